@@ -125,8 +125,10 @@ struct http1_chunked {
     int state;
     uint64_t remaining; /* data bytes left in the current chunk */
     unsigned ndigits;
-    size_t line_bytes;  /* bytes of the current size/extension/trailer line */
+    size_t line_bytes; /* bytes of the current size/extension/trailer line */
     size_t trailer_bytes;
+    bool response; /* set after http1_chunked_init() when decoding an upstream response body:
+                      errors then carry status 502 instead of 400 */
 };
 
 void http1_chunked_init(struct http1_chunked *c);
