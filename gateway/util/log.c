@@ -65,8 +65,8 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
     char line[4400];
     size_t n;
     if (format == LOG_JSON) {
-        n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"",
-                             when, level_names[lvl]);
+        n = (size_t)snprintf(line, sizeof(line), "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", when,
+                             level_names[lvl]);
         n += json_escape(line + n, sizeof(line) - n - 4, msg);
         memcpy(line + n, "\"}\n", 3);
         n += 3;

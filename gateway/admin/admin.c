@@ -1,0 +1,172 @@
+/*
+ * admin: see admin.h. /readyz opens a TCP connection to the upstream (bounded by a short
+ * timeout) on the admin thread, so a slow upstream never stalls a worker.
+ */
+#include "admin/admin.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "admin/metrics.h"
+#include "net/listener.h"
+
+struct admin {
+    struct event_base *base;
+    struct evhttp *http;
+    pthread_t thread;
+    bool started;
+    int port;
+    struct sockaddr_storage upstream;
+    socklen_t uplen;
+};
+
+static bool upstream_reachable(const struct admin *a)
+{
+    int fd = socket(a->upstream.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = false;
+    if (connect(fd, (const struct sockaddr *)&a->upstream, a->uplen) == 0) {
+        ok = true;
+    } else if (errno == EINPROGRESS) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        int err = 0;
+        socklen_t el = sizeof(err);
+        if (poll(&p, 1, 1000) == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+            err == 0)
+            ok = true;
+    }
+    close(fd);
+    return ok;
+}
+
+static void reply(struct evhttp_request *req, int code, const char *ctype, const char *body,
+                  size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    evbuffer_add(b, body, len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", ctype);
+    evhttp_send_reply(req, code, code == 200 ? "OK" : "Service Unavailable", b);
+    evbuffer_free(b);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct admin *a = arg;
+    const char *uri = evhttp_request_get_uri(req);
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+        reply(req, 405, "application/json",
+              "{\"error_code\": \"BAD_REQUEST\", \"message\": \"method not allowed\"}\n", 65);
+        return;
+    }
+    if (strcmp(uri, "/healthz") == 0) {
+        reply(req, 200, "text/plain", "ok\n", 3);
+    } else if (strcmp(uri, "/readyz") == 0) {
+        if (upstream_reachable(a))
+            reply(req, 200, "text/plain", "ready\n", 6);
+        else
+            reply(req, 503, "text/plain", "upstream unreachable\n", 21);
+    } else if (strcmp(uri, "/metrics") == 0) {
+        char *buf = malloc(65536);
+        if (!buf) {
+            evhttp_send_error(req, 500, NULL);
+            return;
+        }
+        size_t n = metrics_render(buf, 65536);
+        reply(req, 200, "text/plain; version=0.0.4", buf, n);
+        free(buf);
+    } else {
+        reply(req, 404, "application/json",
+              "{\"error_code\": \"ENDPOINT_NOT_FOUND\", \"message\": \"no such admin endpoint\"}\n",
+              75);
+    }
+}
+
+struct admin *admin_new(const char *address, const struct sockaddr *upstream, socklen_t uplen,
+                        char *err, size_t errlen)
+{
+    struct admin *a = calloc(1, sizeof(*a));
+    if (!a) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    memcpy(&a->upstream, upstream, uplen);
+    a->uplen = uplen;
+    int port = 0;
+    char e[256];
+    int fd = listener_bind(address, &port, e, sizeof(e));
+    if (fd < 0) {
+        snprintf(err, errlen, "admin listener: %s", e);
+        goto fail;
+    }
+    a->port = port;
+    a->base = event_base_new();
+    a->http = a->base ? evhttp_new(a->base) : NULL;
+    if (!a->http || evhttp_accept_socket(a->http, fd) != 0) {
+        close(fd);
+        snprintf(err, errlen, "admin listener: cannot serve on %s", address);
+        goto fail;
+    }
+    evhttp_set_gencb(a->http, on_request, a);
+    evhttp_set_max_headers_size(a->http, 8192);
+    evhttp_set_max_body_size(a->http, 65536);
+    evhttp_set_timeout(a->http, 10);
+    return a;
+fail:
+    admin_free(a);
+    return NULL;
+}
+
+int admin_port(const struct admin *a)
+{
+    return a->port;
+}
+
+static void *admin_main(void *arg)
+{
+    struct admin *a = arg;
+    event_base_dispatch(a->base);
+    return NULL;
+}
+
+int admin_start(struct admin *a)
+{
+    if (pthread_create(&a->thread, NULL, admin_main, a) != 0)
+        return -1;
+    a->started = true;
+    return 0;
+}
+
+void admin_stop(struct admin *a)
+{
+    if (!a || !a->started)
+        return;
+    event_base_loopbreak(a->base);
+    pthread_join(a->thread, NULL);
+    a->started = false;
+}
+
+void admin_free(struct admin *a)
+{
+    if (!a)
+        return;
+    admin_stop(a);
+    if (a->http)
+        evhttp_free(a->http);
+    if (a->base)
+        event_base_free(a->base);
+    free(a);
+}

@@ -1,0 +1,24 @@
+/*
+ * admin: the admin plane listener (loopback by default), served by its own thread and event
+ * loop with libevent's evhttp (fine here: small bodies, trusted network, never on the data
+ * path). Endpoints: /healthz, /readyz, /metrics. Other modules add endpoints through
+ * admin_add_route() before admin_start().
+ */
+#ifndef WARDEN_ADMIN_ADMIN_H
+#define WARDEN_ADMIN_ADMIN_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+struct admin;
+struct evhttp_request;
+
+struct admin *admin_new(const char *address, const struct sockaddr *upstream, socklen_t uplen,
+                        char *err, size_t errlen);
+/* The port actually bound (address may ask for port 0). */
+int admin_port(const struct admin *a);
+int admin_start(struct admin *a);
+void admin_stop(struct admin *a); /* thread-safe; joins the thread */
+void admin_free(struct admin *a);
+
+#endif

@@ -1,0 +1,234 @@
+/*
+ * config: assembles the root configuration from the per-module section tables and runs the
+ * cross-section checks (the second pass, after every section has been read). Runs on the
+ * main thread at start-up and in `--check`; the result is immutable afterwards.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define SEC(T, f) offsetof(T, f)
+
+static const char *const log_formats[] = {"text", "json", NULL};
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+
+static const struct conf_key server_keys[] = {
+    {"workers", CONF_INT, SEC(struct server_conf, workers), 0, 256, NULL, false},
+    {"log_format", CONF_ENUM, SEC(struct server_conf, log_format), 0, 0, log_formats, false},
+    {"log_level", CONF_ENUM, SEC(struct server_conf, log_level), 0, 0, log_levels, false},
+    {"shutdown_timeout", CONF_DURATION, SEC(struct server_conf, shutdown_timeout_ms), 0, 3600000,
+     NULL, false},
+    {"ready_file", CONF_STRING, SEC(struct server_conf, ready_file), 0, 0, NULL, false},
+    {NULL, 0, 0, 0, 0, NULL, false},
+};
+
+static void server_defaults(void *p)
+{
+    struct server_conf *s = p;
+    s->workers = 0;
+    s->log_format = 0;
+    s->log_level = 1;
+    s->shutdown_timeout_ms = 10000;
+}
+
+static const struct conf_key listener_keys[] = {
+    {"address", CONF_ADDRESS, SEC(struct listener_conf, address), 0, 0, NULL, true},
+    {"tls_cert", CONF_STRING, SEC(struct listener_conf, tls_cert), 0, 0, NULL, false},
+    {"tls_key", CONF_STRING, SEC(struct listener_conf, tls_key), 0, 0, NULL, false},
+    {NULL, 0, 0, 0, 0, NULL, false},
+};
+
+static void listener_check(void *p, const struct conf_pos *pos, struct conf_diag *d)
+{
+    struct listener_conf *l = p;
+    if (!!l->tls_cert != !!l->tls_key)
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[listener]: tls_cert and tls_key must be given together");
+    const char *files[2] = {l->tls_cert, l->tls_key};
+    for (int i = 0; i < 2; i++)
+        if (files[i] && access(files[i], R_OK) != 0)
+            conf_diag_add(d, pos->file, pos->line, pos->column, "[listener]: cannot read %s '%s'",
+                          i ? "tls_key" : "tls_cert", files[i]);
+}
+
+static const struct conf_key upstream_keys[] = {
+    {"url", CONF_STRING, SEC(struct upstream_conf, url), 0, 0, NULL, true},
+    {"host", CONF_STRING, SEC(struct upstream_conf, host), 0, 0, NULL, false},
+    {"max_idle", CONF_INT, SEC(struct upstream_conf, max_idle), 0, 100000, NULL, false},
+    {"max_conns", CONF_INT, SEC(struct upstream_conf, max_conns), 1, 1000000, NULL, false},
+    {"idle_timeout", CONF_DURATION, SEC(struct upstream_conf, idle_timeout_ms), 1, 3600000, NULL,
+     false},
+    {NULL, 0, 0, 0, 0, NULL, false},
+};
+
+static void upstream_defaults(void *p)
+{
+    struct upstream_conf *u = p;
+    u->max_idle = 64;
+    u->max_conns = 4096;
+    u->idle_timeout_ms = 4000;
+}
+
+static void upstream_check(void *p, const struct conf_pos *pos, struct conf_diag *d)
+{
+    struct upstream_conf *u = p;
+    if (!u->url)
+        return;
+    if (strncmp(u->url, "http://", 7) != 0) {
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[upstream] url: only http:// upstreams are supported (got '%s')", u->url);
+        return;
+    }
+    const char *auth = u->url + 7;
+    size_t alen = strcspn(auth, "/");
+    if (auth[alen] && strcmp(auth + alen, "/") != 0) {
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[upstream] url: a path prefix is not supported (got '%s')", u->url);
+        return;
+    }
+    char a[300];
+    if (alen >= sizeof(a)) {
+        conf_diag_add(d, pos->file, pos->line, pos->column, "[upstream] url: authority too long");
+        return;
+    }
+    memcpy(a, auth, alen);
+    a[alen] = '\0';
+    if (!strchr(a, ':') || a[alen - 1] == ']') {
+        char with_port[310];
+        snprintf(with_port, sizeof(with_port), "%s:80", a);
+        memcpy(a, with_port, strlen(with_port) + 1);
+    }
+    if (conf_split_address(a, u->conn_host, sizeof(u->conn_host), &u->conn_port) < 0 ||
+        u->conn_port == 0) {
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[upstream] url: invalid host:port in '%s'", u->url);
+        return;
+    }
+    if (!u->host) {
+        u->host = strndup(auth, alen);
+    } else {
+        for (const char *c = u->host; *c; c++)
+            if (*c <= ' ' || *c == '/' || *c == '@' || *c == 0x7f)
+                conf_diag_add(d, pos->file, pos->line, pos->column,
+                              "[upstream] host: invalid character in '%s'", u->host);
+    }
+}
+
+static const struct conf_key limits_keys[] = {
+    {"request_line", CONF_SIZE, SEC(struct limits_conf, request_line), 64, 1 << 20, NULL, false},
+    {"header_bytes", CONF_SIZE, SEC(struct limits_conf, header_bytes), 256, 1 << 20, NULL, false},
+    {"headers", CONF_INT, SEC(struct limits_conf, headers), 1, 256, NULL, false},
+    {"max_connections", CONF_INT, SEC(struct limits_conf, max_connections), 1, 1000000, NULL,
+     false},
+    {NULL, 0, 0, 0, 0, NULL, false},
+};
+
+static void limits_defaults(void *p)
+{
+    struct limits_conf *l = p;
+    l->request_line = 8192;
+    l->header_bytes = 32768;
+    l->headers = 100;
+    l->max_connections = 10000;
+}
+
+static void limits_check(void *p, const struct conf_pos *pos, struct conf_diag *d)
+{
+    struct limits_conf *l = p;
+    if (l->request_line > l->header_bytes)
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[limits]: request_line (%lld) must not exceed header_bytes (%lld)",
+                      (long long)l->request_line, (long long)l->header_bytes);
+}
+
+#define DUR(name, field)                                                                           \
+    {                                                                                              \
+        name, CONF_DURATION, SEC(struct timeouts_conf, field), 1, 86400000, NULL, false            \
+    }
+static const struct conf_key timeouts_keys[] = {
+    DUR("client_header", client_header_ms),
+    DUR("client_body_idle", client_body_idle_ms),
+    DUR("keepalive_idle", keepalive_idle_ms),
+    DUR("upstream_connect", upstream_connect_ms),
+    DUR("upstream_first_byte", upstream_first_byte_ms),
+    DUR("upstream_idle", upstream_idle_ms),
+    DUR("client_write_idle", client_write_idle_ms),
+    {NULL, 0, 0, 0, 0, NULL, false},
+};
+
+static void timeouts_defaults(void *p)
+{
+    struct timeouts_conf *t = p;
+    t->client_header_ms = 10000;
+    t->client_body_idle_ms = 30000;
+    t->keepalive_idle_ms = 60000;
+    t->upstream_connect_ms = 5000;
+    t->upstream_first_byte_ms = 120000;
+    t->upstream_idle_ms = 300000;
+    t->client_write_idle_ms = 60000;
+}
+
+static const struct conf_key admin_keys[] = {
+    {"address", CONF_ADDRESS, SEC(struct admin_conf, address), 0, 0, NULL, false},
+    {NULL, 0, 0, 0, 0, NULL, false},
+};
+
+static void admin_defaults(void *p)
+{
+    struct admin_conf *a = p;
+    a->address = strdup("127.0.0.1:9901");
+}
+
+#define ROOT(f) offsetof(struct warden_config, f)
+static const struct conf_section sections[] = {
+    {"server", sizeof(struct server_conf), false, server_keys, ROOT(server), 0, CONF_NO_LABEL,
+     server_defaults, NULL},
+    {"listener", sizeof(struct listener_conf), true, listener_keys, ROOT(listeners),
+     ROOT(nlisteners), offsetof(struct listener_conf, label), NULL, listener_check},
+    {"upstream", sizeof(struct upstream_conf), false, upstream_keys, ROOT(upstream), 0,
+     CONF_NO_LABEL, upstream_defaults, upstream_check},
+    {"limits", sizeof(struct limits_conf), false, limits_keys, ROOT(limits), 0, CONF_NO_LABEL,
+     limits_defaults, limits_check},
+    {"timeouts", sizeof(struct timeouts_conf), false, timeouts_keys, ROOT(timeouts), 0,
+     CONF_NO_LABEL, timeouts_defaults, NULL},
+    {"admin", sizeof(struct admin_conf), false, admin_keys, ROOT(admin), 0, CONF_NO_LABEL,
+     admin_defaults, NULL},
+};
+#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+
+struct warden_config *config_load(const char *path, struct conf_diag *diag)
+{
+    struct warden_config *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg) {
+        conf_diag_add(diag, path, 0, 0, "out of memory");
+        return NULL;
+    }
+    cfg->path = strdup(path);
+    int rc = conf_load(path, sections, NSECTIONS, cfg, diag);
+    /* Whole-file checks: sections that must exist. */
+    if (rc == 0 || diag->n > 0) {
+        if (cfg->nlisteners == 0)
+            conf_diag_add(diag, path, 1, 1, "no [listener] section: Warden would accept nothing");
+        if (!cfg->upstream.url && rc == 0)
+            conf_diag_add(diag, path, 1, 1, "no [upstream] section with a url");
+    }
+    if (diag->n > 0) {
+        config_free(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+void config_free(struct warden_config *cfg)
+{
+    if (!cfg)
+        return;
+    conf_release(sections, NSECTIONS, cfg);
+    free(cfg->path);
+    free(cfg);
+}

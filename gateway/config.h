@@ -1,0 +1,81 @@
+/*
+ * config: the daemon's configuration, composed from the sections each module owns, and its
+ * loading/validation (`warden --check`, `wardenctl check`). A loaded config is immutable and
+ * shared read-only by every thread for the life of the process; policy and key material that
+ * change at run time live in their own reloadable snapshots, not here.
+ */
+#ifndef WARDEN_CONFIG_H
+#define WARDEN_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/conf.h"
+
+struct server_conf {
+    int64_t workers; /* 0 = number of cores */
+    int log_format;  /* enum log_format */
+    int log_level;   /* enum log_level */
+    int64_t shutdown_timeout_ms;
+    char *ready_file;
+};
+
+struct listener_conf {
+    char *label;
+    char *address;
+    char *tls_cert;
+    char *tls_key;
+};
+
+struct upstream_conf {
+    char *url;
+    char *host; /* Host header value sent upstream */
+    /* derived from url by config_load() */
+    char conn_host[256];
+    int conn_port;
+    int64_t max_idle;
+    int64_t max_conns;
+    int64_t idle_timeout_ms; /* below the upstream's own keep-alive timeout (uvicorn: 5 s) */
+};
+
+struct limits_conf {
+    int64_t request_line;
+    int64_t header_bytes;
+    int64_t headers;
+    int64_t max_connections;
+};
+
+struct timeouts_conf {
+    int64_t client_header_ms;
+    int64_t client_body_idle_ms;
+    int64_t keepalive_idle_ms;
+    int64_t upstream_connect_ms;
+    int64_t upstream_first_byte_ms;
+    int64_t upstream_idle_ms;
+    int64_t client_write_idle_ms;
+};
+
+struct admin_conf {
+    char *address;
+};
+
+struct warden_config {
+    char *path;
+    struct server_conf server;
+    struct listener_conf *listeners;
+    size_t nlisteners;
+    struct upstream_conf upstream;
+    struct limits_conf limits;
+    struct timeouts_conf timeouts;
+    struct admin_conf admin;
+};
+
+/*
+ * Load and validate the configuration at path. Returns the config, or NULL with every error
+ * ("file:line:column: message") recorded in diag.
+ */
+struct warden_config *config_load(const char *path, struct conf_diag *diag);
+void config_free(struct warden_config *cfg);
+
+#endif

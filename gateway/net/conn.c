@@ -1,0 +1,1180 @@
+/*
+ * conn: the client side of the proxy and the exchange state machine.
+ *
+ * One exchange = one request head parsed strictly by http1, a decision, a re-framed request
+ * written to a pooled upstream connection, the request body streamed (Content-Length or
+ * re-chunked), the response head parsed strictly and re-framed, and the response body streamed
+ * back. Request and response progress independently (rq and rs below): an upstream may answer
+ * before it has read the whole body. Bodies are never buffered whole: data moves between
+ * evbuffers by reference, and each direction stops reading when the other side's output
+ * passes PIPE_HIGH, resuming from the write callback once it drains below PIPE_LOW.
+ *
+ * Pipelined bytes after a request stay in the client's input buffer (bounded by the read
+ * watermark) and are parsed only when the current exchange ends. Any framing error, and any
+ * exchange that ends with the request body unconsumed, closes the client connection, so the
+ * connection can never be desynchronised. Errors Warden generates are MLflow-shaped JSON.
+ *
+ * Timeouts: c->timer covers the head read (client_header, from the first byte), the
+ * keep-alive idle wait and the upstream connect; bufferevent timeouts cover the idle phases
+ * of bodies in both directions and the upstream's first byte.
+ */
+#include "net/conn.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+
+#include "admin/metrics.h"
+#include "config.h"
+#include "net/http1.h"
+#include "net/upstream.h"
+#include "net/worker.h"
+#include "util/log.h"
+
+#define CONN_MAGIC      0x434f4e4eu
+#define PIPE_HIGH       (256 * 1024)
+#define PIPE_LOW        (64 * 1024)
+#define MAX_CONN_TOKENS 16
+
+enum req_state { RQ_IDLE = 0, RQ_HEAD, RQ_BODY, RQ_DONE };
+enum resp_state { RS_NONE = 0, RS_CONNECT, RS_HEAD, RS_BODY, RS_DONE };
+
+struct conn {
+    unsigned magic;
+    struct worker *w;
+    struct conn *prev, *next;
+    struct bufferevent *cbev;
+    struct upstream_conn *up;
+    struct event *timer;
+    bool tls;
+    bool closing; /* no more requests: close once the output is flushed */
+    bool client_eof;
+    char peer_ip[INET6_ADDRSTRLEN];
+
+    /* current exchange */
+    enum req_state rq;
+    enum resp_state rs;
+    enum http1_method method;
+    int client_minor;
+    bool keep_alive;
+    bool expect_continue;
+    bool up_reusable;
+    bool retried;
+    enum http1_body req_body;
+    uint64_t req_left;
+    struct http1_chunked req_chunk;
+    enum http1_body resp_body;
+    uint64_t resp_left;
+    struct http1_chunked resp_chunk;
+    bool resp_rechunk; /* response re-chunked towards the client */
+    int status;
+    char *replay; /* copy of the upstream head of a body-less request, for one retry */
+    size_t replay_len;
+    struct timespec t_start;
+    char request_id[129];
+    union {
+        struct http1_request req;
+        struct http1_response resp;
+    } u;
+};
+
+static void on_client_read(struct bufferevent *bev, void *arg);
+static void on_client_write(struct bufferevent *bev, void *arg);
+static void on_client_event(struct bufferevent *bev, short what, void *arg);
+static void on_up_read(struct bufferevent *bev, void *arg);
+static void on_up_write(struct bufferevent *bev, void *arg);
+static void on_up_event(struct bufferevent *bev, short what, void *arg);
+static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void pump_request_body(struct conn *c);
+static void pump_response_body(struct conn *c);
+static void start_upstream(struct conn *c, const char *head, size_t len);
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 422:
+        return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Status";
+    }
+}
+
+/* MLflow error_code values for the statuses Warden itself produces. */
+static const char *error_code_for(int status)
+{
+    switch (status) {
+    case 400:
+    case 417:
+    case 505:
+        return "BAD_REQUEST";
+    case 401:
+        return "UNAUTHENTICATED";
+    case 403:
+        return "PERMISSION_DENIED";
+    case 404:
+        return "ENDPOINT_NOT_FOUND";
+    case 408:
+    case 504:
+        return "DEADLINE_EXCEEDED";
+    case 413:
+    case 414:
+    case 431:
+        return "REQUEST_LIMIT_EXCEEDED";
+    case 501:
+        return "NOT_IMPLEMENTED";
+    case 502:
+    case 503:
+        return "TEMPORARILY_UNAVAILABLE";
+    default:
+        return "INTERNAL_ERROR";
+    }
+}
+
+static void tv_arm(struct event *ev, const struct timeval *tv)
+{
+    event_add(ev, tv);
+}
+
+static uint64_t elapsed_us(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)(now.tv_sec - t0->tv_sec) * 1000000u +
+           (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
+}
+
+void conn_free(struct conn *c)
+{
+    if (!c)
+        return;
+    assert(c->magic == CONN_MAGIC);
+    struct worker *w = c->w;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    w->nconns--;
+    upstream_discard(c->up);
+    event_free(c->timer);
+    bufferevent_free(c->cbev);
+    free(c->replay);
+    c->magic = 0;
+    free(c);
+    atomic_fetch_sub_explicit(&g_metrics.active_connections, 1, memory_order_relaxed);
+    worker_conn_closed(w);
+}
+
+struct conn *conn_next(const struct conn *c)
+{
+    return c->next;
+}
+
+/* Close once everything written so far has reached the client. Never frees synchronously,
+ * so callers may keep using c until they return to the event loop. */
+static void close_after_flush(struct conn *c)
+{
+    static const struct timeval now = {0, 0};
+    c->closing = true;
+    bufferevent_disable(c->cbev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_output(c->cbev)) == 0) {
+        event_add(c->timer, &now); /* on_timer frees it */
+        return;
+    }
+    event_del(c->timer);
+    bufferevent_setwatermark(c->cbev, EV_WRITE, 0, 0);
+    bufferevent_enable(c->cbev, EV_WRITE);
+}
+
+/* Parse a pipelined request from the event loop rather than from deep inside the previous
+ * exchange's call chain. */
+static void resume_reading(struct conn *c)
+{
+    if (evbuffer_get_length(bufferevent_get_input(c->cbev)) > 0)
+        bufferevent_trigger(c->cbev, EV_READ,
+                            BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void account(struct conn *c)
+{
+    metrics_request_done(c->status, elapsed_us(&c->t_start));
+    log_debug("worker %d: %s %s status=%d id=%s", c->w->id, c->peer_ip,
+              http1_method_name(c->method), c->status, c->request_id);
+}
+
+/* Drop the upstream (not reusable) and end the exchange with an error of Warden's own. The
+ * connection stays open only when the request was fully read and the client keeps alive. */
+static void reply_error(struct conn *c, int status, const char *message, bool force_close)
+{
+    upstream_discard(c->up);
+    c->up = NULL;
+    free(c->replay);
+    c->replay = NULL;
+    bool close = force_close || c->closing || !c->keep_alive || c->rq != RQ_DONE;
+    char body[700];
+    int blen = snprintf(body, sizeof(body), "{\"error_code\": \"%s\", \"message\": \"",
+                        error_code_for(status));
+    for (const char *m = message; *m && blen < (int)sizeof(body) - 8; m++) {
+        unsigned char ch = (unsigned char)*m;
+        if (ch == '"' || ch == '\\')
+            body[blen++] = '\\';
+        body[blen++] = ch >= 0x20 ? (char)ch : ' ';
+    }
+    blen += snprintf(body + blen, sizeof(body) - (size_t)blen, "\"}");
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+    evbuffer_add_printf(out,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+                        "Content-Length: %d\r\nX-Request-Id: %s\r\nConnection: %s\r\n\r\n",
+                        status, reason_phrase(status), blen, c->request_id,
+                        close ? "close" : "keep-alive");
+    if (c->method != HTTP1_M_HEAD)
+        evbuffer_add(out, body, (size_t)blen);
+    c->status = status;
+    account(c);
+    c->rs = RS_DONE;
+    if (close) {
+        close_after_flush(c);
+        return;
+    }
+    c->rq = RQ_IDLE;
+    c->rs = RS_NONE;
+    bufferevent_set_timeouts(c->cbev, NULL, &c->w->tv_client_write);
+    tv_arm(c->timer, &c->w->tv_keepalive);
+    resume_reading(c);
+}
+
+/* Refuse before any exchange state exists (framing errors, limits). Always closes. */
+static void refuse(struct conn *c, int status, const char *reason)
+{
+    if (!c->request_id[0])
+        worker_random_id(c->w, c->request_id);
+    c->rq = RQ_HEAD;
+    log_debug("worker %d: %s refused %d: %s", c->w->id, c->peer_ip, status, reason);
+    reply_error(c, status, reason, true);
+}
+
+/* ---------------------------------------------------------------- request head */
+
+static bool name_eq(const char *name, size_t len, const char *lower)
+{
+    size_t n = strlen(lower);
+    return len == n && strncasecmp(name, lower, n) == 0;
+}
+
+/* Headers Warden never forwards upstream: hop-by-hop, framing it rewrites, and headers it
+ * sets itself (so a client copy can neither spoof nor, via Connection, delete them). */
+static bool request_header_dropped(const struct http1_header *h)
+{
+    static const char *const drop[] = {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "proxy-authorization",
+        "content-length",
+        "host",
+        "expect",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-prefix",
+        "forwarded",
+        "x-real-ip",
+        "x-request-id",
+        "x-client-ip",
+    };
+    if (memchr(h->name, '_', h->name_len))
+        return true; /* WSGI folds '_' into '-': never let a look-alike through */
+    if (h->name_len > 9 && strncasecmp(h->name, "x-warden-", 9) == 0)
+        return true;
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        if (name_eq(h->name, h->name_len, drop[i]))
+            return true;
+    return false;
+}
+
+struct tokens {
+    const char *p[MAX_CONN_TOKENS];
+    size_t len[MAX_CONN_TOKENS];
+    size_t n;
+};
+
+/* Collect the comma-separated tokens of every Connection header. -1 if too many. */
+static int connection_tokens(const struct http1_header *hs, size_t n, struct tokens *t)
+{
+    t->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!name_eq(hs[i].name, hs[i].name_len, "connection"))
+            continue;
+        const char *v = hs[i].value, *end = v + hs[i].value_len;
+        while (v < end) {
+            while (v < end && (*v == ' ' || *v == '\t' || *v == ','))
+                v++;
+            const char *s = v;
+            while (v < end && *v != ',' && *v != ' ' && *v != '\t')
+                v++;
+            if (v > s) {
+                if (t->n == MAX_CONN_TOKENS)
+                    return -1;
+                t->p[t->n] = s;
+                t->len[t->n++] = (size_t)(v - s);
+            }
+        }
+    }
+    return 0;
+}
+
+static bool in_tokens(const struct tokens *t, const struct http1_header *h)
+{
+    for (size_t i = 0; i < t->n; i++)
+        if (t->len[i] == h->name_len && strncasecmp(t->p[i], h->name, h->name_len) == 0)
+            return true;
+    return false;
+}
+
+static bool request_id_ok(const char *v, size_t n)
+{
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == ':' || ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+struct out {
+    char *p;
+    size_t n, cap;
+    bool overflow;
+};
+
+static void put(struct out *o, const char *s, size_t n)
+{
+    if (o->n + n > o->cap) {
+        o->overflow = true;
+        return;
+    }
+    memcpy(o->p + o->n, s, n);
+    o->n += n;
+}
+
+#define PUTS(o, s) put((o), (s), sizeof(s) - 1)
+
+static void put_header(struct out *o, const char *name, size_t nl, const char *val, size_t vl)
+{
+    put(o, name, nl);
+    PUTS(o, ": ");
+    put(o, val, vl);
+    PUTS(o, "\r\n");
+}
+
+static void put_u64(struct out *o, uint64_t v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
+    put(o, tmp, (size_t)n);
+}
+
+/*
+ * Headers that decide what MLflow does must be unambiguous: the WSGI bridge joins repeated
+ * headers with "," and FastAPI takes the first, so a repeated one could be read two ways.
+ */
+static const char *duplicate_sensitive(const struct http1_header *hs, size_t n)
+{
+    static const char *const once[] = {"authorization", "content-type", "x-mlflow-workspace",
+                                       "x-mlflow-experiment-id", "cookie"};
+    for (size_t k = 0; k < sizeof(once) / sizeof(once[0]); k++) {
+        int seen = 0;
+        for (size_t i = 0; i < n; i++)
+            if (name_eq(hs[i].name, hs[i].name_len, once[k]) && ++seen > 1)
+                return once[k];
+    }
+    return NULL;
+}
+
+/* Build the upstream request head for c->u.req into o. */
+static void build_upstream_head(struct conn *c, struct out *o, const struct tokens *tok)
+{
+    const struct http1_request *r = &c->u.req;
+    const struct warden_config *cfg = c->w->cfg;
+    put(o, r->method_str, r->method_len);
+    PUTS(o, " ");
+    put(o, r->target, r->target_len);
+    PUTS(o, " HTTP/1.1\r\nHost: ");
+    put(o, cfg->upstream.host, strlen(cfg->upstream.host));
+    PUTS(o, "\r\n");
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const struct http1_header *h = &r->headers[i];
+        if (request_header_dropped(h) || in_tokens(tok, h))
+            continue;
+        put_header(o, h->name, h->name_len, h->value, h->value_len);
+    }
+    put_header(o, "X-Forwarded-For", 15, c->peer_ip, strlen(c->peer_ip));
+    if (c->tls)
+        PUTS(o, "X-Forwarded-Proto: https\r\n");
+    else
+        PUTS(o, "X-Forwarded-Proto: http\r\n");
+    if (r->host)
+        put_header(o, "X-Forwarded-Host", 16, r->host, r->host_len);
+    put_header(o, "X-Request-Id", 12, c->request_id, strlen(c->request_id));
+    if (r->body == HTTP1_BODY_CHUNKED) {
+        PUTS(o, "Transfer-Encoding: chunked\r\n");
+    } else if (r->body == HTTP1_BODY_LENGTH) {
+        PUTS(o, "Content-Length: ");
+        put_u64(o, r->content_length);
+        PUTS(o, "\r\n");
+    }
+    PUTS(o, "\r\n");
+}
+
+/* A complete request head of n bytes is at the front of the client input. */
+static void process_request(struct conn *c, size_t n)
+{
+    struct http1_request *r = &c->u.req;
+    struct worker *w = c->w;
+    event_del(c->timer);
+    c->method = r->method;
+    c->client_minor = r->version_minor;
+    c->keep_alive = r->keep_alive && !w->draining;
+    c->expect_continue = r->expect_continue;
+    c->req_body = r->body;
+    c->req_left = r->body == HTTP1_BODY_LENGTH ? r->content_length : 0;
+    c->retried = false;
+    c->status = 0;
+
+    const struct http1_header *rid = http1_find(r->headers, r->nheaders, "x-request-id");
+    if (rid && request_id_ok(rid->value, rid->value_len)) {
+        memcpy(c->request_id, rid->value, rid->value_len);
+        c->request_id[rid->value_len] = '\0';
+    } else {
+        worker_random_id(w, c->request_id);
+    }
+
+    const char *dup = duplicate_sensitive(r->headers, r->nheaders);
+    if (dup) {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "repeated %s header", dup);
+        refuse(c, 400, msg);
+        return;
+    }
+    struct tokens tok;
+    if (connection_tokens(r->headers, r->nheaders, &tok) < 0) {
+        refuse(c, 400, "too many Connection options");
+        return;
+    }
+
+    struct out o = {w->scratch, 0, w->scratch_cap, false};
+    build_upstream_head(c, &o, &tok);
+    evbuffer_drain(bufferevent_get_input(c->cbev), n);
+    if (o.overflow) {
+        refuse(c, 431, "request head too large to forward");
+        return;
+    }
+    bool has_body =
+        c->req_body == HTTP1_BODY_CHUNKED || (c->req_body == HTTP1_BODY_LENGTH && c->req_left > 0);
+    if (c->req_body == HTTP1_BODY_CHUNKED)
+        http1_chunked_init(&c->req_chunk);
+    c->rq = has_body ? RQ_BODY : RQ_DONE;
+    free(c->replay);
+    c->replay = NULL;
+    if (!has_body) {
+        /* Keep the head so a request that meets a stale pooled connection can be replayed
+         * once on a fresh one: it has no body, so replaying it is exactly the same request. */
+        c->replay = malloc(o.n);
+        if (c->replay) {
+            memcpy(c->replay, o.p, o.n);
+            c->replay_len = o.n;
+        }
+    }
+    start_upstream(c, o.p, o.n);
+    if (!c->up)
+        return; /* answered with an error */
+    if (has_body) {
+        /* The decision to forward is made: now, and only now, invite the body. */
+        if (c->expect_continue && c->client_minor == 1 &&
+            evbuffer_get_length(bufferevent_get_input(c->cbev)) == 0)
+            evbuffer_add(bufferevent_get_output(c->cbev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        bufferevent_set_timeouts(c->cbev, &w->tv_body_idle, &w->tv_client_write);
+        pump_request_body(c);
+    }
+}
+
+/* Borrow an upstream connection and queue the head on it. On failure, answers the client. */
+static void start_upstream(struct conn *c, const char *head, size_t len)
+{
+    struct worker *w = c->w;
+    c->up = upstream_acquire(w->pool);
+    if (!c->up) {
+        atomic_fetch_add_explicit(&g_metrics.upstream_errors, 1, memory_order_relaxed);
+        reply_error(c, 503, "upstream connection limit reached; retry later", false);
+        return;
+    }
+    c->up_reusable = true;
+    struct bufferevent *ub = c->up->bev;
+    bufferevent_setcb(ub, on_up_read, on_up_write, on_up_event, c);
+    bufferevent_setwatermark(ub, EV_WRITE, PIPE_LOW, 0);
+    bufferevent_setwatermark(ub, EV_READ, 0, PIPE_HIGH);
+    evbuffer_add(bufferevent_get_output(ub), head, len);
+    c->rs = c->up->connected ? RS_HEAD : RS_CONNECT;
+    if (c->rs == RS_CONNECT)
+        tv_arm(c->timer, &w->tv_up_connect);
+    /* The first-byte clock starts once the whole request is sent (see request_sent()). */
+    bufferevent_set_timeouts(ub, NULL, &w->tv_up_idle);
+    bufferevent_enable(ub, EV_READ | EV_WRITE);
+    if (c->rq == RQ_DONE && c->rs == RS_HEAD)
+        bufferevent_set_timeouts(ub, &w->tv_first_byte, &w->tv_up_idle);
+}
+
+static void try_parse_head(struct conn *c)
+{
+    struct worker *w = c->w;
+    struct evbuffer *in = bufferevent_get_input(c->cbev);
+    size_t len = evbuffer_get_length(in);
+    if (len == 0)
+        return;
+    if (c->rq == RQ_IDLE) {
+        c->rq = RQ_HEAD;
+        c->request_id[0] = '\0';
+        clock_gettime(CLOCK_MONOTONIC, &c->t_start);
+        tv_arm(c->timer, &w->tv_header);
+    }
+    size_t want = len;
+    if (want > (size_t)w->cfg->limits.header_bytes + 1)
+        want = (size_t)w->cfg->limits.header_bytes + 1;
+    const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+    if (!data) {
+        refuse(c, 500, "out of memory");
+        return;
+    }
+    struct http1_error err = {0};
+    int n = http1_parse_request(data, want, &w->req_limits, &c->u.req, &err);
+    if (n == 0) {
+        if (want > (size_t)w->cfg->limits.header_bytes)
+            refuse(c, 431, "request head too large");
+        return;
+    }
+    if (n < 0) {
+        atomic_fetch_add_explicit(&g_metrics.framing_rejects, 1, memory_order_relaxed);
+        refuse(c, err.status, err.reason ? err.reason : "malformed request");
+        return;
+    }
+    process_request(c, (size_t)n);
+}
+
+/* ---------------------------------------------------------------- request body */
+
+/* The request has been entirely written to the upstream output buffer. */
+static void request_sent(struct conn *c)
+{
+    c->rq = RQ_DONE;
+    bufferevent_set_timeouts(c->cbev, NULL, &c->w->tv_client_write);
+    if (c->up && c->rs == RS_HEAD)
+        bufferevent_set_timeouts(c->up->bev, &c->w->tv_first_byte, &c->w->tv_up_idle);
+}
+
+static void pump_request_body(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->cbev);
+    struct evbuffer *out = bufferevent_get_output(c->up->bev);
+    while (c->rq == RQ_BODY && evbuffer_get_length(in) > 0) {
+        if (evbuffer_get_length(out) >= PIPE_HIGH) {
+            bufferevent_disable(c->cbev, EV_READ); /* resumed by on_up_write */
+            return;
+        }
+        if (c->req_body == HTTP1_BODY_LENGTH) {
+            size_t avail = evbuffer_get_length(in);
+            size_t take = avail < c->req_left ? avail : (size_t)c->req_left;
+            evbuffer_remove_buffer(in, out, take);
+            c->req_left -= take;
+            if (c->req_left == 0)
+                request_sent(c);
+            continue;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        size_t consumed = 0, data_len = 0;
+        struct http1_error err = {0};
+        int r =
+            http1_chunked_feed(&c->req_chunk, v.iov_base, v.iov_len, &consumed, &data_len, &err);
+        if (r < 0) {
+            atomic_fetch_add_explicit(&g_metrics.framing_rejects, 1, memory_order_relaxed);
+            /* The upstream already has part of this request: it must not see the rest. */
+            upstream_discard(c->up);
+            c->up = NULL;
+            if (c->rs <= RS_HEAD)
+                reply_error(c, 400, err.reason ? err.reason : "malformed chunked body", true);
+            else
+                close_after_flush(c);
+            return;
+        }
+        if (data_len > 0) {
+            evbuffer_add_printf(out, "%zx\r\n", data_len);
+            evbuffer_remove_buffer(in, out, data_len);
+            evbuffer_add(out, "\r\n", 2);
+        } else {
+            evbuffer_drain(in, consumed);
+        }
+        if (r == 2) {
+            evbuffer_add(out, "0\r\n\r\n", 5);
+            request_sent(c);
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- response */
+
+static bool response_header_dropped(const struct http1_header *h, const struct tokens *tok)
+{
+    static const char *const drop[] = {"connection", "keep-alive",     "proxy-connection",
+                                       "te",         "trailer",        "transfer-encoding",
+                                       "upgrade",    "content-length", "x-request-id"};
+    for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
+        if (name_eq(h->name, h->name_len, drop[i]))
+            return true;
+    return in_tokens(tok, h);
+}
+
+/* End of the exchange once both directions are done; recycle or close. */
+static void exchange_done(struct conn *c)
+{
+    struct worker *w = c->w;
+    account(c);
+    free(c->replay);
+    c->replay = NULL;
+    if (c->up) {
+        if (c->up_reusable && c->rq == RQ_DONE)
+            upstream_release(c->up);
+        else
+            upstream_discard(c->up);
+        c->up = NULL;
+    }
+    if (c->rq != RQ_DONE || !c->keep_alive || c->closing || w->draining) {
+        close_after_flush(c);
+        return;
+    }
+    c->rq = RQ_IDLE;
+    c->rs = RS_NONE;
+    bufferevent_set_timeouts(c->cbev, NULL, &w->tv_client_write);
+    bufferevent_enable(c->cbev, EV_READ);
+    tv_arm(c->timer, &w->tv_keepalive);
+    resume_reading(c); /* a pipelined request may already be waiting */
+}
+
+static void response_done(struct conn *c)
+{
+    c->rs = RS_DONE;
+    if (c->rq != RQ_DONE) {
+        /* The upstream answered without taking the whole body: neither connection can be
+         * trusted to be at a message boundary any more. */
+        c->up_reusable = false;
+        c->keep_alive = false;
+    }
+    exchange_done(c);
+}
+
+static void write_response_head(struct conn *c, size_t head_len)
+{
+    const struct http1_response *r = &c->u.resp;
+    struct worker *w = c->w;
+    struct tokens tok;
+    if (connection_tokens(r->headers, r->nheaders, &tok) < 0)
+        tok.n = 0;
+    c->status = r->status;
+    c->resp_body = r->body;
+    c->resp_left = r->body == HTTP1_BODY_LENGTH ? r->content_length : 0;
+    c->up_reusable = c->up_reusable && r->keep_alive;
+    c->resp_rechunk = false;
+    if (r->body == HTTP1_BODY_CHUNKED || r->body == HTTP1_BODY_CLOSE) {
+        if (c->client_minor == 1)
+            c->resp_rechunk = true;
+        else
+            c->keep_alive = false; /* HTTP/1.0 client: the body ends at close */
+    }
+    if (r->body == HTTP1_BODY_CHUNKED)
+        http1_chunked_init(&c->resp_chunk);
+
+    struct out o = {w->scratch, 0, w->scratch_cap, false};
+    char line[64];
+    int ll =
+        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", r->status, reason_phrase(r->status));
+    put(&o, line, (size_t)ll);
+    for (size_t i = 0; i < r->nheaders; i++) {
+        const struct http1_header *h = &r->headers[i];
+        if (response_header_dropped(h, &tok)) {
+            /* A HEAD or 304 response describes the length of a body it does not carry. */
+            if (r->body == HTTP1_BODY_NONE && r->status != 204 &&
+                name_eq(h->name, h->name_len, "content-length"))
+                put_header(&o, h->name, h->name_len, h->value, h->value_len);
+            continue;
+        }
+        put_header(&o, h->name, h->name_len, h->value, h->value_len);
+    }
+    put_header(&o, "X-Request-Id", 12, c->request_id, strlen(c->request_id));
+    if (r->body == HTTP1_BODY_LENGTH) {
+        PUTS(&o, "Content-Length: ");
+        put_u64(&o, r->content_length);
+        PUTS(&o, "\r\n");
+    } else if (c->resp_rechunk) {
+        PUTS(&o, "Transfer-Encoding: chunked\r\n");
+    }
+    bool keep = c->keep_alive && !w->draining && !c->closing;
+    if (c->rq != RQ_DONE)
+        keep = false; /* the body is still arriving; we will close after this response */
+    if (keep && c->client_minor == 0)
+        PUTS(&o, "Connection: keep-alive\r\n");
+    else if (!keep)
+        PUTS(&o, "Connection: close\r\n");
+    PUTS(&o, "\r\n");
+    evbuffer_drain(bufferevent_get_input(c->up->bev), head_len);
+    if (o.overflow) {
+        c->up_reusable = false;
+        reply_error(c, 502, "upstream response head too large", true);
+        return;
+    }
+    if (!keep)
+        c->keep_alive = false;
+    evbuffer_add(bufferevent_get_output(c->cbev), o.p, o.n);
+    bufferevent_set_timeouts(c->up->bev, &w->tv_up_idle, &w->tv_up_idle);
+    c->rs = RS_BODY;
+    if (r->body == HTTP1_BODY_NONE || (r->body == HTTP1_BODY_LENGTH && c->resp_left == 0)) {
+        response_done(c);
+        return;
+    }
+    bufferevent_setwatermark(c->cbev, EV_WRITE, PIPE_LOW, 0);
+    pump_response_body(c);
+}
+
+static void parse_response_head(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->up->bev);
+    for (;;) {
+        size_t len = evbuffer_get_length(in);
+        if (len == 0)
+            return;
+        size_t cap = (size_t)c->w->cfg->limits.header_bytes + 1;
+        size_t want = len < cap ? len : cap;
+        const char *data = (const char *)evbuffer_pullup(in, (ev_ssize_t)want);
+        struct http1_error err = {0};
+        int n =
+            data ? http1_parse_response(data, want, &c->w->resp_limits, c->method, &c->u.resp, &err)
+                 : -1;
+        if (n == 0) {
+            if (want >= cap)
+                goto bad;
+            return;
+        }
+        if (n < 0)
+            goto bad;
+        int st = c->u.resp.status;
+        if (st >= 100 && st < 200) {
+            if (st == 101)
+                goto bad;                  /* Warden never asks for an upgrade */
+            evbuffer_drain(in, (size_t)n); /* interim responses are not relayed */
+            continue;
+        }
+        write_response_head(c, (size_t)n);
+        return;
+    bad:
+        atomic_fetch_add_explicit(&g_metrics.upstream_errors, 1, memory_order_relaxed);
+        log_warn("worker %d: malformed response from upstream: %s (request %s)", c->w->id,
+                 n < 0 && err.reason ? err.reason : "head too large", c->request_id);
+        c->up_reusable = false;
+        reply_error(c, 502, "upstream sent a malformed response", false);
+        return;
+    }
+}
+
+static void pump_response_body(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->up->bev);
+    struct evbuffer *out = bufferevent_get_output(c->cbev);
+    while (c->rs == RS_BODY && evbuffer_get_length(in) > 0) {
+        if (evbuffer_get_length(out) >= PIPE_HIGH) {
+            bufferevent_disable(c->up->bev, EV_READ); /* resumed by on_client_write */
+            return;
+        }
+        if (c->resp_body == HTTP1_BODY_LENGTH || c->resp_body == HTTP1_BODY_CLOSE) {
+            size_t avail = evbuffer_get_length(in);
+            size_t take = avail;
+            if (c->resp_body == HTTP1_BODY_LENGTH && take > c->resp_left)
+                take = (size_t)c->resp_left;
+            if (c->resp_rechunk)
+                evbuffer_add_printf(out, "%zx\r\n", take);
+            evbuffer_remove_buffer(in, out, take);
+            if (c->resp_rechunk)
+                evbuffer_add(out, "\r\n", 2);
+            if (c->resp_body == HTTP1_BODY_LENGTH) {
+                c->resp_left -= take;
+                if (c->resp_left == 0) {
+                    if (evbuffer_get_length(in) > 0)
+                        c->up_reusable = false; /* bytes beyond the declared length */
+                    response_done(c);
+                    return;
+                }
+            }
+            continue;
+        }
+        struct evbuffer_iovec v;
+        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+            break;
+        size_t consumed = 0, data_len = 0;
+        struct http1_error err = {0};
+        int r =
+            http1_chunked_feed(&c->resp_chunk, v.iov_base, v.iov_len, &consumed, &data_len, &err);
+        if (r < 0) {
+            atomic_fetch_add_explicit(&g_metrics.upstream_errors, 1, memory_order_relaxed);
+            log_warn("worker %d: malformed chunked response from upstream (request %s)", c->w->id,
+                     c->request_id);
+            upstream_discard(c->up);
+            c->up = NULL;
+            close_after_flush(c); /* truncated: no final chunk, so the client sees it */
+            return;
+        }
+        if (data_len > 0) {
+            if (c->resp_rechunk)
+                evbuffer_add_printf(out, "%zx\r\n", data_len);
+            evbuffer_remove_buffer(in, out, data_len);
+            if (c->resp_rechunk)
+                evbuffer_add(out, "\r\n", 2);
+        } else {
+            evbuffer_drain(in, consumed);
+        }
+        if (r == 2) {
+            if (c->resp_rechunk)
+                evbuffer_add(out, "0\r\n\r\n", 5);
+            if (evbuffer_get_length(in) > 0)
+                c->up_reusable = false;
+            response_done(c);
+            return;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- callbacks */
+
+static void on_client_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (c->closing)
+        return;
+    switch (c->rq) {
+    case RQ_IDLE:
+    case RQ_HEAD:
+        try_parse_head(c);
+        break;
+    case RQ_BODY:
+        pump_request_body(c);
+        break;
+    case RQ_DONE:
+        break; /* pipelined bytes wait for the current exchange to end */
+    }
+}
+
+static void on_client_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (c->closing) {
+        if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+            conn_free(c);
+        return;
+    }
+    if (c->rs == RS_BODY && c->up) {
+        bufferevent_enable(c->up->bev, EV_READ);
+        pump_response_body(c);
+    }
+}
+
+static void on_client_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (what & BEV_EVENT_TIMEOUT) {
+        atomic_fetch_add_explicit(&g_metrics.timeouts, 1, memory_order_relaxed);
+        if ((what & BEV_EVENT_READING) && c->rq == RQ_BODY && c->rs <= RS_HEAD && !c->closing) {
+            reply_error(c, 408, "request body timed out", true);
+            return;
+        }
+        conn_free(c); /* the client stopped reading, or stalled mid-response */
+        return;
+    }
+    if (what & BEV_EVENT_ERROR) {
+        unsigned long e = bufferevent_get_openssl_error(bev);
+        if (c->tls && e)
+            atomic_fetch_add_explicit(&g_metrics.tls_handshake_errors, 1, memory_order_relaxed);
+        conn_free(c);
+        return;
+    }
+    if (what & BEV_EVENT_EOF) {
+        c->client_eof = true;
+        if (c->rq == RQ_DONE && c->rs != RS_NONE && c->rs != RS_DONE && !c->closing) {
+            /* Half-closed after a complete request: deliver the answer, then close. */
+            c->keep_alive = false;
+            return;
+        }
+        conn_free(c);
+    }
+}
+
+/* Upstream failed before any response byte reached the client. */
+static void upstream_failed(struct conn *c, int status, const char *msg)
+{
+    atomic_fetch_add_explicit(&g_metrics.upstream_errors, 1, memory_order_relaxed);
+    bool stale = c->up && c->up->reused && c->rs == RS_HEAD &&
+                 evbuffer_get_length(bufferevent_get_input(c->up->bev)) == 0;
+    if (stale && c->replay && !c->retried && c->rq == RQ_DONE) {
+        /* A pooled connection the upstream closed while idle: replay the body-less request
+         * once on a fresh connection. */
+        c->retried = true;
+        upstream_discard(c->up);
+        c->up = NULL;
+        start_upstream(c, c->replay, c->replay_len);
+        return;
+    }
+    log_warn("worker %d: upstream error: %s (request %s)", c->w->id, msg, c->request_id);
+    reply_error(c, status, msg, false);
+}
+
+static void on_up_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (what & BEV_EVENT_CONNECTED) {
+        c->up->connected = true;
+        int one = 1;
+        setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        event_del(c->timer);
+        c->rs = RS_HEAD;
+        if (c->rq == RQ_DONE)
+            bufferevent_set_timeouts(bev, &c->w->tv_first_byte, &c->w->tv_up_idle);
+        return;
+    }
+    if (what & BEV_EVENT_TIMEOUT) {
+        atomic_fetch_add_explicit(&g_metrics.timeouts, 1, memory_order_relaxed);
+        if (c->rs <= RS_HEAD) {
+            c->up_reusable = false;
+            upstream_failed(c, 504, "upstream did not answer in time");
+            return;
+        }
+        upstream_discard(c->up);
+        c->up = NULL;
+        close_after_flush(c); /* stalled mid-body: the client sees a truncated message */
+        return;
+    }
+    if (c->rs == RS_BODY && c->resp_body == HTTP1_BODY_CLOSE && (what & BEV_EVENT_EOF)) {
+        pump_response_body(c);
+        if (c->resp_rechunk)
+            evbuffer_add(bufferevent_get_output(c->cbev), "0\r\n\r\n", 5);
+        c->up_reusable = false;
+        response_done(c);
+        return;
+    }
+    if (c->rs <= RS_HEAD) {
+        if (c->rs == RS_CONNECT)
+            upstream_failed(c, 502, "cannot connect to upstream");
+        else
+            upstream_failed(c, 502, "upstream closed the connection");
+        return;
+    }
+    atomic_fetch_add_explicit(&g_metrics.upstream_errors, 1, memory_order_relaxed);
+    upstream_discard(c->up);
+    c->up = NULL;
+    close_after_flush(c);
+}
+
+static void on_up_read(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (c->rs == RS_CONNECT)
+        c->rs = RS_HEAD;
+    if (c->rs == RS_HEAD)
+        parse_response_head(c);
+    else if (c->rs == RS_BODY)
+        pump_response_body(c);
+}
+
+static void on_up_write(struct bufferevent *bev, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (c->rq == RQ_BODY && !c->closing) {
+        bufferevent_enable(c->cbev, EV_READ);
+        pump_request_body(c);
+    }
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (c->closing) {
+        conn_free(c);
+        return;
+    }
+    if (c->rs == RS_CONNECT) {
+        atomic_fetch_add_explicit(&g_metrics.timeouts, 1, memory_order_relaxed);
+        c->up_reusable = false;
+        upstream_failed(c, 504, "upstream connect timed out");
+        return;
+    }
+    if (c->rq == RQ_HEAD) {
+        atomic_fetch_add_explicit(&g_metrics.timeouts, 1, memory_order_relaxed);
+        refuse(c, 408, "request head not received in time");
+        return;
+    }
+    conn_free(c); /* keep-alive idle, or the first request never started */
+}
+
+void conn_drain(struct conn *c)
+{
+    if ((c->rq == RQ_IDLE && evbuffer_get_length(bufferevent_get_input(c->cbev)) == 0) ||
+        c->closing) {
+        if (!c->closing)
+            conn_free(c);
+        return;
+    }
+    c->keep_alive = false;
+}
+
+int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peerlen, SSL_CTX *tls)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    SSL *ssl = NULL;
+    if (!c)
+        goto fail;
+    c->magic = CONN_MAGIC;
+    c->w = w;
+    if (peer->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer_ip,
+                  sizeof(c->peer_ip));
+    else if (peer->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer_ip,
+                  sizeof(c->peer_ip));
+    else
+        strcpy(c->peer_ip, "unknown");
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (tls) {
+        ssl = SSL_new(tls);
+        if (!ssl)
+            goto fail;
+        c->tls = true;
+        c->cbev = bufferevent_openssl_socket_new(w->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                 BEV_OPT_CLOSE_ON_FREE);
+        if (c->cbev)
+            bufferevent_openssl_set_allow_dirty_shutdown(c->cbev, 1);
+    } else {
+        c->cbev = bufferevent_socket_new(w->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    if (!c->cbev)
+        goto fail;
+    c->timer = evtimer_new(w->base, on_timer, c);
+    if (!c->timer) {
+        bufferevent_free(c->cbev);
+        goto fail_freed_fd;
+    }
+    size_t high = (size_t)w->cfg->limits.header_bytes + PIPE_HIGH;
+    bufferevent_setwatermark(c->cbev, EV_READ, 0, high);
+    bufferevent_setcb(c->cbev, on_client_read, on_client_write, on_client_event, c);
+    bufferevent_set_timeouts(c->cbev, NULL, &w->tv_client_write);
+    bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
+    /* The first head (and any TLS handshake) must arrive within client_header. */
+    clock_gettime(CLOCK_MONOTONIC, &c->t_start);
+    tv_arm(c->timer, &w->tv_header);
+    c->next = w->conns;
+    if (w->conns)
+        w->conns->prev = c;
+    w->conns = c;
+    w->nconns++;
+    atomic_fetch_add_explicit(&g_metrics.active_connections, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g_metrics.connections_total, 1, memory_order_relaxed);
+    return 0;
+fail:
+    if (ssl)
+        SSL_free(ssl);
+    evutil_closesocket(fd);
+fail_freed_fd:
+    free(c);
+    return -1;
+}
