@@ -19,6 +19,8 @@ Modes (attribute `mode`, may be changed by a test at any time):
             the body on the same connection with the request's own framing (X5)
   "slow"    answer 200 after `delay` seconds (graceful-shutdown tests)
   "close"   close the connection as soon as the head arrived, without answering
+  "stall"   send a response head announcing `big_size` bytes and 10 body bytes, then nothing
+  "big"     answer 200 with a body of `big_size` bytes (client write-idle tests)
 """
 
 import json
@@ -147,6 +149,23 @@ class _Conn:
         ).encode()
         self.sock.sendall(head + extra + b"\r\n" + payload)
 
+    def _send_big(self, mode):
+        size = self.server.big_size
+        self.sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                          b"Content-Length: %d\r\n\r\n" % size)
+        if mode == "stall":
+            self.sock.sendall(b"0123456789")
+            self.server.sent_bytes += 10
+            while True:
+                self._recv_more()
+        block = b"b" * 65536
+        left = size
+        while left > 0:
+            n = min(left, len(block))
+            self.sock.sendall(block[:n])
+            self.server.sent_bytes += n
+            left -= n
+
     def serve(self):
         try:
             while True:
@@ -167,6 +186,8 @@ class _Conn:
                     time.sleep(self.server.delay)
                 if mode in ("normal", "slow"):
                     self._respond(req)
+                if mode in ("stall", "big"):
+                    self._send_big(mode)
         except (EOFError, OSError):
             pass
         except (_ParseError, ValueError, IndexError) as e:
@@ -180,9 +201,11 @@ class _Conn:
 
 
 class EchoUpstream:
-    def __init__(self, mode="normal", delay=2.0):
+    def __init__(self, mode="normal", delay=2.0, big_size=64 << 20):
         self.mode = mode
         self.delay = delay
+        self.big_size = big_size
+        self.sent_bytes = 0  # body bytes written in "big"/"stall" mode
         self._lock = threading.Lock()
         self._requests = []
         self._bytes = {}  # conn_id -> bytearray of everything received
