@@ -87,6 +87,25 @@ static inline unsigned char lower(unsigned char c)
 
 #define IS(c, cls) ((ctab[(unsigned char)(c)] & (cls)) != 0)
 
+/* First offset in [p, n) whose byte is not in class cls, or n. Unrolled: this is the hot loop. */
+static inline size_t span(const char *b, size_t p, size_t n, unsigned cls)
+{
+    while (n - p >= 4) {
+        if (!IS(b[p], cls))
+            return p;
+        if (!IS(b[p + 1], cls))
+            return p + 1;
+        if (!IS(b[p + 2], cls))
+            return p + 2;
+        if (!IS(b[p + 3], cls))
+            return p + 3;
+        p += 4;
+    }
+    while (p < n && IS(b[p], cls))
+        p++;
+    return p;
+}
+
 static inline bool is_ws(char c)
 {
     return c == ' ' || c == '\t';
@@ -335,8 +354,7 @@ static long parse_fields(const char *b, size_t len, size_t p, size_t n, struct h
         if (h->nh >= h->max_headers)
             return hfail(h, err, 431, p, "too many header fields");
 
-        while (p < n && IS(b[p], C_TCHAR))
-            p++;
+        p = span(b, p, n, C_TCHAR);
         if (p >= n)
             break;
         if (b[p] != ':') {
@@ -353,8 +371,7 @@ static long parse_fields(const char *b, size_t len, size_t p, size_t n, struct h
         while (p < n && is_ws(b[p]))
             p++;
         size_t vs = p;
-        while (p < n && IS(b[p], C_FIELD))
-            p++;
+        p = span(b, p, n, C_FIELD);
         if (p >= n)
             break;
         if (b[p] != '\r') {
@@ -388,11 +405,10 @@ static long parse_fields(const char *b, size_t len, size_t p, size_t n, struct h
 /* Offset of the first CR or LF in b[0..n), or n. */
 static size_t find_eol(const char *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (b[i] == '\r' || b[i] == '\n')
-            return i;
-    }
-    return n;
+    const char *cr = memchr(b, '\r', n);
+    size_t e = cr ? (size_t)(cr - b) : n;
+    const char *lf = memchr(b, '\n', e);
+    return lf ? (size_t)(lf - b) : e;
 }
 
 /*
@@ -529,8 +545,7 @@ static int request_line(const char *b, size_t e, bool complete, struct http1_req
         i++;
     } else if (b[i] == '/') {
         i++;
-        while (i < e && IS(b[i], C_VCHAR))
-            i++;
+        i = span(b, i, e, C_VCHAR);
     } else {
         return fail(err, 400, i, "request-target must be origin-form");
     }
