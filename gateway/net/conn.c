@@ -528,6 +528,13 @@ static void process_request(struct conn *c, size_t n)
         worker_random_id(w, c->request_id);
     }
 
+    if ((r->method == HTTP1_M_GET || r->method == HTTP1_M_HEAD) &&
+        (r->body == HTTP1_BODY_CHUNKED || c->req_left > 0)) {
+        /* MLflow reads a GET's JSON body when its query is empty: never let a body ride
+         * along where the ids are expected in the query. */
+        refuse(c, 400, "GET and HEAD requests must not have a body");
+        return;
+    }
     const char *dup = duplicate_sensitive(r->headers, r->nheaders);
     if (dup) {
         char msg[128];
