@@ -236,8 +236,7 @@ int authn_load_issuer(struct authn *a, struct issuer_rt *rt, bool force, bool *c
         else
             rc = load_jwks_text(rt, text, len, rt->jwks_file, err, errlen);
         free(text);
-        if (rc == 0)
-            rt->jwks_stamp = st;
+        rt->jwks_stamp = st; /* a bad file is reported once, not on every poll */
     } else if (rt->jwks_url || rt->discovery_url) {
         if (!force)
             return 0;
@@ -276,6 +275,7 @@ int authn_load_files(struct authn *a, bool force, bool *changed, char *err, size
             struct pat_record *recs = NULL;
             size_t n = 0;
             if (pat_file_read(a->pat_file, &recs, &n, err, errlen) != 0) {
+                a->pat_stamp = st; /* reported once per version of the file */
                 rc = -1;
             } else {
                 pat_records_free(a->file_pats, a->nfile_pats);
@@ -290,7 +290,7 @@ int authn_load_files(struct authn *a, bool force, bool *changed, char *err, size
             }
         }
     }
-    if (a->revocation_file && rc == 0) {
+    if (a->revocation_file) { /* independent of the PAT file */
         int64_t st = auth_file_stamp(a->revocation_file);
         if (force || st != a->rev_stamp) {
             char *text = NULL;
@@ -301,9 +301,11 @@ int authn_load_files(struct authn *a, bool force, bool *changed, char *err, size
             size_t n = 0;
             if (r == -1) {
                 snprintf(err, errlen, "%s", why);
+                a->rev_stamp = st;
                 rc = -1;
             } else if (r == 0 &&
                        revoke_parse(text, len, a->revocation_file, &items, &n, err, errlen) != 0) {
+                a->rev_stamp = st;
                 rc = -1;
             } else {
                 revoke_items_free(a->file_revs, a->nfile_revs);
@@ -319,7 +321,7 @@ int authn_load_files(struct authn *a, bool force, bool *changed, char *err, size
             free(text);
         }
     }
-    for (size_t i = 0; i < a->nissuers && rc == 0; i++) {
+    for (size_t i = 0; i < a->nissuers; i++) {
         struct issuer_rt *rt = &a->issuers[i];
         if (rt->jwks_file && authn_load_issuer(a, rt, force, changed, err, errlen) != 0)
             rc = -1;

@@ -39,7 +39,7 @@ static const struct conf_section auth_test_sections[] = {
 };
 
 /* Parse a configuration text; returns 0 or -1 and prints diagnostics. */
-static int auth_test_conf(struct auth_test_root *root, const char *fmt, ...)
+static inline int auth_test_conf(struct auth_test_root *root, const char *fmt, ...)
 {
     char text[8192];
     va_list ap;
@@ -55,17 +55,17 @@ static int auth_test_conf(struct auth_test_root *root, const char *fmt, ...)
     return rc;
 }
 
-static void auth_test_conf_free(struct auth_test_root *root)
+static inline void auth_test_conf_free(struct auth_test_root *root)
 {
     conf_release(auth_test_sections, 2, root);
 }
 
-static struct authn *auth_test_authn(struct auth_test_root *root, char *err, size_t errlen)
+static inline struct authn *auth_test_authn(struct auth_test_root *root, char *err, size_t errlen)
 {
     return authn_new(&root->auth, root->issuers, root->nissuers, false, err, errlen);
 }
 
-static char *auth_test_tmpdir(void)
+static inline char *auth_test_tmpdir(void)
 {
     char *d = strdup("/tmp/warden-auth-test-XXXXXX");
     if (!mkdtemp(d)) {
@@ -75,7 +75,7 @@ static char *auth_test_tmpdir(void)
     return d;
 }
 
-static void auth_test_rmdir(char *dir)
+static inline void auth_test_rmdir(char *dir)
 {
     char cmd[512];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -84,7 +84,7 @@ static void auth_test_rmdir(char *dir)
     free(dir);
 }
 
-static void auth_test_write(const char *path, const char *text)
+static inline void auth_test_write(const char *path, const char *text)
 {
     char tmp[600];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -98,7 +98,7 @@ static void auth_test_write(const char *path, const char *text)
 }
 
 /* Write {"keys":[jwk(k1,kid1), jwk(k2,kid2)...]} (NULL-terminated key/kid pairs). */
-static void auth_test_jwks(const char *path, ...)
+static inline void auth_test_jwks(const char *path, ...)
 {
     json_t *keys = json_array();
     va_list ap;
@@ -118,7 +118,7 @@ static void auth_test_jwks(const char *path, ...)
     json_decref(doc);
 }
 
-static int64_t auth_test_now_ms(void)
+static inline int64_t auth_test_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -126,8 +126,8 @@ static int64_t auth_test_now_ms(void)
 }
 
 /* Mint a token: header and payload as JSON texts (printf-style payload). */
-static char *auth_test_mint(enum jose_alg alg, EVP_PKEY *key, const char *header,
-                            const char *payload_fmt, ...)
+static inline char *auth_test_mint(enum jose_alg alg, EVP_PKEY *key, const char *header,
+                                   const char *payload_fmt, ...)
 {
     char payload[4096], err[256];
     va_list ap;
@@ -139,7 +139,7 @@ static char *auth_test_mint(enum jose_alg alg, EVP_PKEY *key, const char *header
 }
 
 /* "Bearer <tok>" in a static buffer. */
-static const char *auth_test_bearer(const char *tok)
+static inline const char *auth_test_bearer(const char *tok)
 {
     static char buf[200000];
     snprintf(buf, sizeof(buf), "Bearer %s", tok);
