@@ -78,7 +78,8 @@ struct conn {
     struct http1_chunked resp_chunk;
     bool resp_rechunk; /* response re-chunked towards the client */
     int status;
-    char *replay; /* copy of the upstream head of a body-less request, for one retry */
+    size_t head_scanned; /* bytes of the pending head already searched for a line end */
+    char *replay;        /* copy of the upstream head of a body-less request, for one retry */
     size_t replay_len;
     struct timespec t_start;
     char request_id[129];
@@ -620,8 +621,19 @@ static void try_parse_head(struct conn *c)
     if (c->rq == RQ_IDLE) {
         c->rq = RQ_HEAD;
         c->request_id[0] = '\0';
+        c->head_scanned = 0;
         clock_gettime(CLOCK_MONOTONIC, &c->t_start);
         tv_arm(c->timer, &w->tv_header);
+    }
+    /* Below the request-line limit, parse only when a new line has ended: a client that
+     * sends one byte per packet then costs O(bytes), not O(bytes^2). */
+    if (len <= (size_t)w->cfg->limits.request_line) {
+        struct evbuffer_ptr from;
+        evbuffer_ptr_set(in, &from, c->head_scanned, EVBUFFER_PTR_SET);
+        struct evbuffer_ptr nl = evbuffer_search(in, "\n", 1, &from);
+        c->head_scanned = len;
+        if (nl.pos < 0)
+            return;
     }
     size_t want = len;
     if (want > (size_t)w->cfg->limits.header_bytes + 1)
