@@ -1,0 +1,561 @@
+/*
+ * policy eval: policy_decide() and policy_explain() over an immutable snapshot. Runs on any
+ * thread; policy_decide never allocates (all state lives in a stack context).
+ *
+ * Cost: resolving the subject takes 1 + ngroups principal look-ups; then for each level of
+ * the securable's path (catalog, schema, object: depth <= 3) one securable look-up and one
+ * grant-entry look-up per resolved principal. The per-level privilege masks are OR-ed
+ * together once, so every rule afterwards is bit arithmetic: O(depth x principals).
+ */
+#include "policy/internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define POLICY_MAX_PRINCIPALS 256 /* resolved principals per decision (user + groups) */
+#define BIT(p) (1u << (p))
+
+struct step {
+    enum policy_priv priv; /* what this step needs */
+    int level;             /* on which level of the path */
+    bool ok;
+    enum policy_reason how;  /* GRANT, OWNER or PARENT_OWNER when ok */
+    int from;                /* level of the grant or of the owned securable */
+    enum policy_priv matched;
+    const struct grant_entry *e;
+};
+
+struct ctx {
+    const struct policy_snapshot *s;
+    const struct policy_subject *who;
+    const struct policy_object *obj;
+    uint32_t ids[POLICY_MAX_PRINCIPALS];
+    size_t n;
+    bool admin;
+    int depth;
+    enum policy_kind kind[3];
+    struct policy_str part[3];
+    uint32_t sec[3];
+    uint32_t mask[3];
+    const struct grant_entry *src[3][POLICY_PRIV_COUNT];
+    bool owns[3];
+    bool owner_from_request; /* owns[depth-1] came from obj->owner */
+    struct step steps[3];
+    int nsteps;
+};
+
+static bool add_principal(struct ctx *c, uint32_t id)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->ids[i] == id)
+            return true;
+    if (c->n == POLICY_MAX_PRINCIPALS)
+        return false;
+    c->ids[c->n++] = id;
+    return true;
+}
+
+/* The subject's user/SP principal, its token groups, and their policy closures. */
+static bool resolve(struct ctx *c)
+{
+    const struct policy_snapshot *s = c->s;
+    size_t first_closure;
+    uint32_t id;
+    c->n = 0;
+    if (c->who->user) {
+        id = snap_find_principal(s, c->who->service_principal ? POLICY_PRINCIPAL_SP
+                                                              : POLICY_PRINCIPAL_USER,
+                                 c->who->user, strlen(c->who->user));
+        if (id != PNONE && !add_principal(c, id))
+            return false;
+    }
+    for (size_t i = 0; i < c->who->ngroups; i++) {
+        const char *g = c->who->groups[i];
+        if (!g)
+            continue;
+        id = snap_find_principal(s, POLICY_PRINCIPAL_GROUP, g, strlen(g));
+        if (id != PNONE && !add_principal(c, id))
+            return false;
+    }
+    first_closure = c->n;
+    for (size_t i = 0; i < first_closure; i++) {
+        const struct principal *p = &s->prin[c->ids[i]];
+        for (uint32_t j = 0; j < p->closure_n; j++)
+            if (!add_principal(c, s->closure[p->closure_off + j]))
+                return false;
+    }
+    c->admin = false;
+    if (s->admin != PNONE)
+        for (size_t i = 0; i < c->n; i++)
+            if (c->ids[i] == s->admin)
+                c->admin = true;
+    return true;
+}
+
+static bool in_set(const struct ctx *c, uint32_t id)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (c->ids[i] == id)
+            return true;
+    return false;
+}
+
+/* Whether the owner recorded on the object (principal notation) is the subject. */
+static bool request_owner_matches(const struct ctx *c)
+{
+    enum policy_principal_kind k;
+    struct policy_str name;
+    const char *err;
+    const struct policy_subject *w = c->who;
+    if (!c->obj->owner.ptr || c->obj->owner.len == 0)
+        return false;
+    if (principal_parse(c->obj->owner.ptr, c->obj->owner.len, &k, &name, &err) < 0)
+        return false;
+    if (k != POLICY_PRINCIPAL_GROUP) {
+        if (!w->user || w->service_principal != (k == POLICY_PRINCIPAL_SP))
+            return false;
+        return strlen(w->user) == name.len && memcmp(w->user, name.ptr, name.len) == 0;
+    }
+    for (size_t i = 0; i < w->ngroups; i++)
+        if (w->groups[i] && strlen(w->groups[i]) == name.len &&
+            memcmp(w->groups[i], name.ptr, name.len) == 0)
+            return true;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct principal *p = &c->s->prin[c->ids[i]];
+        if (p->kind == POLICY_PRINCIPAL_GROUP && p->name_len == name.len &&
+            memcmp(p->name, name.ptr, name.len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void load_levels(struct ctx *c)
+{
+    const struct policy_snapshot *s = c->s;
+    for (int j = 0; j < c->depth; j++) {
+        c->kind[j] = j == 0 ? POLICY_KIND_CATALOG : j == 1 ? POLICY_KIND_SCHEMA : c->obj->kind;
+        c->sec[j] = snap_find_securable(s, c->kind[j], c->part);
+        c->mask[j] = 0;
+        c->owns[j] = false;
+        if (c->sec[j] == PNONE)
+            continue;
+        for (size_t i = 0; i < c->n; i++) {
+            const struct grant_entry *e = snap_find_entry(s, c->sec[j], c->ids[i]);
+            if (!e)
+                continue;
+            uint32_t fresh = e->mask & ~c->mask[j];
+            while (fresh) {
+                c->src[j][__builtin_ctz(fresh)] = e;
+                fresh &= fresh - 1;
+            }
+            c->mask[j] |= e->mask;
+        }
+        uint32_t owner = s->sec[c->sec[j]].owner;
+        if (owner != PNONE)
+            c->owns[j] = in_set(c, owner);
+    }
+    c->owner_from_request = false;
+    int t = c->depth - 1;
+    if ((c->sec[t] == PNONE || s->sec[c->sec[t]].owner == PNONE) && request_owner_matches(c)) {
+        c->owns[t] = true;
+        c->owner_from_request = true;
+    }
+}
+
+/* priv held by grant on level t or an ancestor (nearest level wins; ALL PRIVILEGES covers
+ * everything but MANAGE). */
+static bool held(const struct ctx *c, enum policy_priv priv, int t, struct step *st)
+{
+    for (int j = t; j >= 0; j--) {
+        enum policy_priv m;
+        if (c->mask[j] & BIT(priv))
+            m = priv;
+        else if (priv != POLICY_PRIV_MANAGE && (c->mask[j] & BIT(POLICY_PRIV_ALL_PRIVILEGES)))
+            m = POLICY_PRIV_ALL_PRIVILEGES;
+        else
+            continue;
+        st->ok = true;
+        st->how = POLICY_REASON_GRANT;
+        st->from = j;
+        st->matched = m;
+        st->e = c->src[j][m];
+        return true;
+    }
+    return false;
+}
+
+static bool owned(const struct ctx *c, int lo, int hi, enum policy_reason how, struct step *st)
+{
+    for (int j = hi; j >= lo; j--) {
+        if (c->owns[j]) {
+            st->ok = true;
+            st->how = how;
+            st->from = j;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void step_init(struct step *st, enum policy_priv priv, int level)
+{
+    memset(st, 0, sizeof(*st));
+    st->priv = priv;
+    st->level = level;
+    st->from = -1;
+}
+
+static void eval_main(struct ctx *c, enum policy_priv priv, struct step *st)
+{
+    int t = c->depth - 1;
+    step_init(st, priv, t);
+    if (owned(c, t, t, POLICY_REASON_OWNER, st))
+        return;
+    if ((priv == POLICY_PRIV_BROWSE || priv == POLICY_PRIV_MANAGE ||
+         priv == POLICY_PRIV_USE_SCHEMA) &&
+        owned(c, 0, t - 1, POLICY_REASON_PARENT_OWNER, st))
+        return;
+    if (priv != POLICY_PRIV_BROWSE) {
+        held(c, priv, t, st);
+        return;
+    }
+    /* BROWSE: any privilege that applies to the object's type implies it. */
+    uint32_t implies = priv_applies_mask(c->kind[t]);
+    for (int j = t; j >= 0; j--) {
+        uint32_t m = c->mask[j] & implies;
+        if (!m)
+            continue;
+        st->ok = true;
+        st->how = POLICY_REASON_GRANT;
+        st->from = j;
+        st->matched = (m & BIT(POLICY_PRIV_BROWSE)) ? POLICY_PRIV_BROWSE
+                                                    : (enum policy_priv)__builtin_ctz(m);
+        st->e = c->src[j][st->matched];
+        return;
+    }
+}
+
+/* Fills c->steps: traversal steps first, the requested privilege last. */
+static void evaluate(struct ctx *c, enum policy_priv priv)
+{
+    int t = c->depth - 1;
+    struct step *st;
+    c->nsteps = 0;
+    if (priv != POLICY_PRIV_BROWSE) {
+        if (!(t == 0 && priv == POLICY_PRIV_USE_CATALOG)) {
+            st = &c->steps[c->nsteps++];
+            step_init(st, POLICY_PRIV_USE_CATALOG, 0);
+            if (!owned(c, 0, 0, POLICY_REASON_OWNER, st))
+                held(c, POLICY_PRIV_USE_CATALOG, 0, st);
+        }
+        if (t >= 1 && !(t == 1 && priv == POLICY_PRIV_USE_SCHEMA)) {
+            st = &c->steps[c->nsteps++];
+            step_init(st, POLICY_PRIV_USE_SCHEMA, 1);
+            if (!owned(c, 1, 1, POLICY_REASON_OWNER, st) &&
+                !owned(c, 0, 0, POLICY_REASON_PARENT_OWNER, st))
+                held(c, POLICY_PRIV_USE_SCHEMA, 1, st);
+        }
+    }
+    eval_main(c, priv, &c->steps[c->nsteps++]);
+}
+
+static void fill_decision(const struct ctx *c, enum policy_priv priv,
+                          struct policy_decision *out)
+{
+    const struct policy_snapshot *s = c->s;
+    memset(out, 0, sizeof(*out));
+    out->needed = priv;
+    out->admin = c->admin;
+    out->version = s->version;
+    out->missing = priv;
+    out->missing_on = c->kind[c->depth - 1];
+    const struct step *fail = NULL;
+    for (int i = 0; i < c->nsteps && !fail; i++)
+        if (!c->steps[i].ok)
+            fail = &c->steps[i];
+    if (fail) {
+        out->allowed = c->admin;
+        out->reason = c->admin                    ? POLICY_REASON_ADMIN
+                      : fail == &c->steps[c->nsteps - 1] ? POLICY_REASON_NO_PRIVILEGE
+                                                         : POLICY_REASON_NO_TRAVERSE;
+        out->missing = fail->priv;
+        out->missing_on = c->kind[fail->level];
+        return;
+    }
+    const struct step *m = &c->steps[c->nsteps - 1];
+    out->allowed = true;
+    out->reason = m->how;
+    out->inherited_from = c->kind[m->from];
+    out->matched = m->how == POLICY_REASON_GRANT ? m->matched : priv;
+    if (m->how == POLICY_REASON_GRANT) {
+        const struct grant_rec *r = &s->recs[m->e->rec[m->matched]];
+        out->source = r->src;
+        out->principal = s->prin[r->prin].display;
+    } else if (!(c->owner_from_request && m->from == c->depth - 1)) {
+        const struct securable *sc = &s->sec[c->sec[m->from]];
+        out->source = sc->owner_src;
+        out->principal = s->prin[sc->owner].display;
+    }
+}
+
+static bool well_formed(const struct policy_snapshot *s, const struct policy_subject *who,
+                        enum policy_priv priv, const struct policy_object *obj)
+{
+    if (!s || !who || !obj || (unsigned)obj->kind >= POLICY_KIND_COUNT ||
+        (unsigned)priv >= POLICY_PRIV_COUNT || priv == POLICY_PRIV_ALL_PRIVILEGES ||
+        !policy_priv_applies(priv, obj->kind) || (who->ngroups > 0 && !who->groups))
+        return false;
+    const struct policy_str *parts[3] = {&obj->catalog, &obj->schema, &obj->name};
+    for (int i = 0; i < kind_depth(obj->kind); i++)
+        if (!parts[i]->ptr || parts[i]->len == 0)
+            return false;
+    return true;
+}
+
+static void invalid(const struct policy_snapshot *s, enum policy_priv priv,
+                    struct policy_decision *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    out->reason = POLICY_REASON_INVALID;
+    out->needed = priv;
+    out->missing = priv;
+    out->version = s ? s->version : NULL;
+}
+
+static int run(struct ctx *c, const struct policy_snapshot *s, const struct policy_subject *who,
+               enum policy_priv priv, const struct policy_object *obj)
+{
+    if (!well_formed(s, who, priv, obj))
+        return -1;
+    c->s = s;
+    c->who = who;
+    c->obj = obj;
+    c->depth = kind_depth(obj->kind);
+    c->part[0] = obj->catalog;
+    c->part[1] = obj->schema;
+    c->part[2] = obj->name;
+    if (!resolve(c))
+        return -1;
+    load_levels(c);
+    evaluate(c, priv);
+    return 0;
+}
+
+int policy_decide(const struct policy_snapshot *s, const struct policy_subject *who,
+                  enum policy_priv priv, const struct policy_object *obj,
+                  struct policy_decision *out)
+{
+    struct ctx c;
+    if (!out || run(&c, s, who, priv, obj) < 0) {
+        invalid(s, priv, out);
+        return -1;
+    }
+    fill_decision(&c, priv, out);
+    return 0;
+}
+
+/* ---- explain ---- */
+
+struct out {
+    char *buf;
+    size_t cap, len;
+};
+
+static void ap(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void ap(struct out *o, const char *fmt, ...)
+{
+    va_list va;
+    va_start(va, fmt);
+    int n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
+                      o->len < o->cap ? o->cap - o->len : 0, fmt, va);
+    va_end(va);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void ap_ident(struct out *o, const char *s, size_t len)
+{
+    char tmp[600];
+    size_t pos = 0;
+    name_append(tmp, sizeof(tmp), &pos, s, len);
+    ap(o, "%s", tmp);
+}
+
+static void ap_level(struct out *o, const struct ctx *c, int j)
+{
+    char name[1024];
+    name_join(c->part, j + 1, name, sizeof(name));
+    ap(o, "%s %s", policy_kind_name(c->kind[j]), name);
+}
+
+static void ap_grant(struct out *o, const struct ctx *c, const struct step *st)
+{
+    const struct policy_snapshot *s = c->s;
+    const struct grant_rec *r = &s->recs[st->e->rec[st->matched]];
+    const char *d = s->prin[r->prin].display;
+    ap(o, "GRANT %s ON ", policy_priv_name(st->matched));
+    ap_level(o, c, st->from);
+    ap(o, " TO ");
+    ap_ident(o, d, strlen(d));
+    ap(o, " (%s:%u:%u)", r->src.file, r->src.line, r->src.col);
+}
+
+static void ap_owner(struct out *o, const struct ctx *c, int j)
+{
+    const struct policy_snapshot *s = c->s;
+    if (c->sec[j] != PNONE && s->sec[c->sec[j]].owner != PNONE) {
+        const struct securable *sc = &s->sec[c->sec[j]];
+        const char *d = s->prin[sc->owner].display;
+        ap_ident(o, d, strlen(d));
+        ap(o, " (ALTER ... OWNER TO at %s:%u:%u)", sc->owner_src.file, sc->owner_src.line,
+           sc->owner_src.col);
+    } else if (j == c->depth - 1 && c->obj->owner.len > 0) {
+        ap_ident(o, c->obj->owner.ptr, c->obj->owner.len);
+        ap(o, " (recorded on the object)");
+    } else {
+        ap(o, "none");
+    }
+}
+
+static void ap_step(struct out *o, const struct ctx *c, const struct step *st, int idx)
+{
+    ap(o, "  %d. %s on ", idx, policy_priv_name(st->priv));
+    ap_level(o, c, st->level);
+    if (!st->ok) {
+        ap(o, ": MISSING (no grant on ");
+        for (int j = st->level; j >= 0; j--) {
+            ap_level(o, c, j);
+            ap(o, "%s", j > 0 ? ", " : "");
+        }
+        ap(o, " to any of the subject's principals, and not owned)\n");
+        return;
+    }
+    ap(o, ": held");
+    if (st->how == POLICY_REASON_GRANT) {
+        ap(o, " via ");
+        ap_grant(o, c, st);
+        if (st->from != st->level) {
+            ap(o, ", inherited from ");
+            ap_level(o, c, st->from);
+        }
+        if (st->matched != st->priv)
+            ap(o, " (%s implies %s)", policy_priv_name(st->matched), policy_priv_name(st->priv));
+    } else {
+        ap(o, " as %s of ", st->how == POLICY_REASON_OWNER ? "owner" : "owner of the parent");
+        ap_level(o, c, st->from);
+        ap(o, ": ");
+        ap_owner(o, c, st->from);
+    }
+    ap(o, "\n");
+}
+
+static void ap_subject(struct out *o, const struct ctx *c)
+{
+    const struct policy_snapshot *s = c->s;
+    const struct policy_subject *w = c->who;
+    ap(o, "subject: %s %s\n", w->service_principal ? "service principal" : "user",
+       w->user ? w->user : "(none)");
+    ap(o, "  groups from token:");
+    if (w->ngroups == 0)
+        ap(o, " none");
+    for (size_t i = 0; i < w->ngroups; i++) {
+        const char *g = w->groups[i] ? w->groups[i] : "";
+        bool known = snap_find_principal(s, POLICY_PRINCIPAL_GROUP, g, strlen(g)) != PNONE;
+        ap(o, "%s %s%s", i ? "," : "", g, known ? "" : " (not in policy)");
+    }
+    ap(o, "\n  groups from policy (CREATE GROUP, transitive):");
+    bool any = false;
+    for (size_t i = 0; i < c->n; i++) {
+        const struct principal *p = &s->prin[c->ids[i]];
+        bool from_token = false;
+        if (p->kind != POLICY_PRINCIPAL_GROUP)
+            continue;
+        for (size_t k = 0; k < w->ngroups; k++)
+            if (w->groups[k] && strcmp(w->groups[k], p->name) == 0)
+                from_token = true;
+        if (from_token)
+            continue;
+        ap(o, "%s %s", any ? "," : "", p->name);
+        any = true;
+    }
+    ap(o, "%s\n", any ? "" : " none");
+    if (s->admin == PNONE)
+        ap(o, "  admin: no (the policy sets no admin group)\n");
+    else
+        ap(o, "  admin: %s (admin group %s, %s:%u)\n", c->admin ? "yes" : "no",
+           s->prin[s->admin].name, s->admin_src.file, s->admin_src.line);
+}
+
+size_t policy_explain(const struct policy_snapshot *s, const struct policy_subject *who,
+                      enum policy_priv priv, const struct policy_object *obj, char *buf,
+                      size_t buflen, struct policy_decision *dec)
+{
+    struct out o = {buf, buflen, 0};
+    struct policy_decision local;
+    struct policy_decision *d = dec ? dec : &local;
+    struct ctx *c = calloc(1, sizeof(*c));
+    if (buflen > 0)
+        buf[0] = '\0';
+    if (!c || run(c, s, who, priv, obj) < 0) {
+        invalid(s, priv, d);
+        ap(&o, "decision: DENY (invalid query: %s)\n",
+           !c ? "out of memory"
+           : (obj && (unsigned)obj->kind < POLICY_KIND_COUNT && priv < POLICY_PRIV_COUNT &&
+              priv != POLICY_PRIV_ALL_PRIVILEGES && !policy_priv_applies(priv, obj->kind))
+               ? "the privilege does not apply to this securable type"
+               : "malformed subject, object or privilege, or too many principals");
+        free(c);
+        return o.len;
+    }
+    fill_decision(c, priv, d);
+    ap(&o, "decision: %s", d->allowed ? "ALLOW" : "DENY");
+    ap(&o, " (%s on ", policy_priv_name(priv));
+    ap_level(&o, c, c->depth - 1);
+    ap(&o, ")\n");
+    switch (d->reason) {
+    case POLICY_REASON_ADMIN:
+        ap(&o, "reason: admin: the subject is in the admin group; without it the answer "
+               "would be DENY (missing %s on ",
+           policy_priv_name(d->missing));
+        for (int j = 0; j < c->depth; j++)
+            if (c->kind[j] == d->missing_on)
+                ap_level(&o, c, j);
+        ap(&o, ")\n");
+        break;
+    case POLICY_REASON_NO_PRIVILEGE:
+    case POLICY_REASON_NO_TRAVERSE:
+        ap(&o, "reason: %s: missing %s on ",
+           d->reason == POLICY_REASON_NO_TRAVERSE ? "cannot reach the securable"
+                                                  : "privilege not held",
+           policy_priv_name(d->missing));
+        for (int j = 0; j < c->depth; j++)
+            if (c->kind[j] == d->missing_on)
+                ap_level(&o, c, j);
+        ap(&o, " (default deny)\n");
+        break;
+    default:
+        ap(&o, "reason: %s\n", d->reason == POLICY_REASON_GRANT ? "granted"
+                               : d->reason == POLICY_REASON_OWNER
+                                   ? "the subject owns the securable"
+                                   : "the subject owns a containing securable");
+        break;
+    }
+    ap(&o, "policy version: %s\n", s->version);
+    ap_subject(&o, c);
+    for (int j = 0; j < c->depth; j++) {
+        ap(&o, "owner of ");
+        ap_level(&o, c, j);
+        ap(&o, ": ");
+        ap_owner(&o, c, j);
+        ap(&o, "\n");
+    }
+    ap(&o, "chain:\n");
+    for (int i = 0; i < c->nsteps; i++)
+        ap_step(&o, c, &c->steps[i], i + 1);
+    free(c);
+    return o.len;
+}
