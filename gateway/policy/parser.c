@@ -240,7 +240,7 @@ static bool parse_name(struct parser *p, enum policy_kind kind, struct policy_st
         return false;
     }
     for (;;) {
-        if (!is_ident(p)) {
+        if (!is_ident(p) || (n > 0 && (tok_is(p, "TO") || tok_is(p, "OWNER")))) {
             expected(p, "a name part after '.'");
             return false;
         }

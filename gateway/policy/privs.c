@@ -205,7 +205,7 @@ const char *suggest(const char *word, size_t len, const char *const *cands, size
             best = cands[i];
         }
     }
-    size_t limit = len / 3 > 2 ? len / 3 : 2;
+    size_t limit = len / 3 > 1 ? len / 3 : 1;
     if (best && best_d > 0 && best_d <= limit)
         return best;
     return NULL;
@@ -297,11 +297,11 @@ int policy_name_parse(enum policy_kind k, const char *s, size_t len, char *buf,
             return -1;
         }
         if (t.type != PLEX_WORD && t.type != PLEX_QUOTED) {
-            snprintf(err, errlen, "malformed name '%.*s': expected %s", (int)len, s, shapes[k]);
+            goto malformed;
             return -1;
         }
         if (n == 3) {
-            snprintf(err, errlen, "malformed name '%.*s': expected %s", (int)len, s, shapes[k]);
+            goto malformed;
             return -1;
         }
         parts[n].ptr = buf + used;
@@ -312,15 +312,12 @@ int policy_name_parse(enum policy_kind k, const char *s, size_t len, char *buf,
         if (t.type == PLEX_EOF)
             break;
         if (t.type != PLEX_DOT) {
-            snprintf(err, errlen, "malformed name '%.*s': expected %s", (int)len, s, shapes[k]);
+            goto malformed;
             return -1;
         }
     }
-    if (n != kind_depth(k)) {
-        snprintf(err, errlen, "malformed name '%.*s' for %s: expected %s", (int)len, s,
-                 kind_names[k], shapes[k]);
-        return -1;
-    }
+    if (n != kind_depth(k))
+        goto malformed;
     memset(obj, 0, sizeof(*obj));
     obj->kind = k;
     obj->catalog = parts[0];
@@ -329,4 +326,8 @@ int policy_name_parse(enum policy_kind k, const char *s, size_t len, char *buf,
     if (n > 2)
         obj->name = parts[2];
     return 0;
+malformed:
+    snprintf(err, errlen, "malformed name '%.*s' for %s: expected %s", (int)(len > 200 ? 200 : len),
+             s, kind_names[k], shapes[k]);
+    return -1;
 }
