@@ -438,6 +438,35 @@ static void print_securable(enum policy_kind k, struct policy_str c, struct poli
         policy_name_format(&o, buf + w, len - (size_t)w);
 }
 
+/* Whether the holder of a grant or ownership (display notation) is the principal asked
+ * about, or a group it belongs to (by the policy, or through the --groups given); fills via
+ * in the latter case. */
+static bool holder_matches(const struct policy_snapshot *s, const struct opts *o,
+                           enum policy_principal_kind pk, struct policy_str pname,
+                           const char *const *glist, size_t ng, const char *holder, char *via,
+                           size_t vialen)
+{
+    enum policy_principal_kind hk;
+    struct policy_str hn;
+    char e2[128], gname[1024];
+    if (policy_principal_parse(holder, strlen(holder), &hk, &hn, e2, sizeof(e2)) < 0)
+        return false;
+    if (hk == pk && str_eq(hn, pname))
+        return true;
+    if (hk != POLICY_PRINCIPAL_GROUP)
+        return false;
+    snprintf(gname, sizeof(gname), "%.*s", (int)hn.len, hn.ptr);
+    bool member = policy_snapshot_in_group(s, o->principal, gname);
+    for (size_t k = 0; k < ng && !member; k++) {
+        char tg[1100];
+        snprintf(tg, sizeof(tg), "group:%s", glist[k]);
+        member = policy_snapshot_in_group(s, tg, gname);
+    }
+    if (member)
+        snprintf(via, vialen, "  (via %s)", holder);
+    return member;
+}
+
 static int cmd_grants(struct opts *o)
 {
     char err[512], sec[1200], *namebuf = NULL, *groups = NULL;
@@ -476,28 +505,9 @@ static int cmd_grants(struct opts *o)
         policy_snapshot_grant(s, i, &g);
         if (o->on_type && !covers(g.kind, g.catalog, g.schema, g.name, &target, &inherited))
             continue;
-        if (o->principal) {
-            enum policy_principal_kind gk;
-            struct policy_str gn;
-            char e2[64];
-            policy_principal_parse(g.principal, strlen(g.principal), &gk, &gn, e2, sizeof(e2));
-            bool direct = gk == pk && str_eq(gn, pname);
-            if (!direct) {
-                if (gk != POLICY_PRINCIPAL_GROUP)
-                    continue;
-                char gname[1024];
-                snprintf(gname, sizeof(gname), "%.*s", (int)gn.len, gn.ptr);
-                bool member = policy_snapshot_in_group(s, o->principal, gname);
-                for (size_t k = 0; k < ng && !member; k++) {
-                    char tg[1100];
-                    snprintf(tg, sizeof(tg), "group:%s", glist[k]);
-                    member = policy_snapshot_in_group(s, tg, gname);
-                }
-                if (!member)
-                    continue;
-                snprintf(via, sizeof(via), "  (via %s)", g.principal);
-            }
-        }
+        if (o->principal && !holder_matches(s, o, pk, pname, glist, ng, g.principal, via,
+                                            sizeof(via)))
+            continue;
         print_securable(g.kind, g.catalog, g.schema, g.name, sec, sizeof(sec));
         printf("%-32s %-22s %-40s %s:%u%s%s\n", g.principal, policy_priv_name(g.priv), sec,
                g.source.file, g.source.line, inherited ? "  (inherited)" : "", via);
@@ -509,17 +519,13 @@ static int cmd_grants(struct opts *o)
         policy_snapshot_owner(s, i, &w);
         if (o->on_type && !covers(w.kind, w.catalog, w.schema, w.name, &target, &inherited))
             continue;
-        if (o->principal) {
-            enum policy_principal_kind wk;
-            struct policy_str wn;
-            char e2[64];
-            policy_principal_parse(w.principal, strlen(w.principal), &wk, &wn, e2, sizeof(e2));
-            if (!(wk == pk && str_eq(wn, pname)))
-                continue;
-        }
+        char via[300] = "";
+        if (o->principal && !holder_matches(s, o, pk, pname, glist, ng, w.principal, via,
+                                            sizeof(via)))
+            continue;
         print_securable(w.kind, w.catalog, w.schema, w.name, sec, sizeof(sec));
-        printf("%-32s %-22s %-40s %s:%u%s\n", w.principal, "OWNER", sec, w.source.file,
-               w.source.line, inherited ? "  (owner of a parent)" : "");
+        printf("%-32s %-22s %-40s %s:%u%s%s\n", w.principal, "OWNER", sec, w.source.file,
+               w.source.line, inherited ? "  (owner of a parent)" : "", via);
         shown++;
     }
     printf("%zu row(s); policy version %.12s\n", shown, policy_snapshot_version(s));
