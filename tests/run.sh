@@ -52,7 +52,7 @@ note "release build (build/)"
 build build -DCMAKE_BUILD_TYPE=Release
 release_ok=$?
 record "release build" $release_ok
-[ $release_ok -eq 0 ] || { extra_failed=$((extra_failed + 1)); tail -40 "$OUT/build.build.log" "$OUT/build.configure.log"; }
+[ $release_ok -eq 0 ] || { extra_failed=$((extra_failed + 1)); tail -n 40 "$OUT/build.build.log" "$OUT/build.configure.log"; }
 
 asan_ok=1
 if [ "${WARDEN_SKIP_ASAN:-0}" != 1 ]; then
@@ -60,7 +60,7 @@ if [ "${WARDEN_SKIP_ASAN:-0}" != 1 ]; then
   build build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWARDEN_SANITIZE=ON
   asan_ok=$?
   record "asan build" $asan_ok
-  [ $asan_ok -eq 0 ] || { extra_failed=$((extra_failed + 1)); tail -40 "$OUT/build-asan.build.log" "$OUT/build-asan.configure.log"; }
+  [ $asan_ok -eq 0 ] || { extra_failed=$((extra_failed + 1)); tail -n 40 "$OUT/build-asan.build.log" "$OUT/build-asan.configure.log"; }
 fi
 
 # --- unit tests ------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && ls "$ROOT"/tests/fuzz/fuzz_*.c >/dev/null 2>&1; 
   record "fuzz build" $fuzz_ok
   if [ $fuzz_ok -ne 0 ]; then
     extra_failed=$((extra_failed + 1))
-    tail -40 "$OUT/build-fuzz.build.log" "$OUT/build-fuzz.configure.log"
+    tail -n 40 "$OUT/build-fuzz.build.log" "$OUT/build-fuzz.configure.log"
   else
     {
       echo '<?xml version="1.0" encoding="UTF-8"?>'
