@@ -80,7 +80,7 @@ run_pytest() { # binary label sanitized
   # shellcheck disable=SC2086
   WARDEN_BIN="$1" WARDEN_SANITIZED="$3" WARDEN_FIGURES="$OUT/figures.txt" \
     "$ROOT/.venv/bin/python" -m pytest "$ROOT/tests/integration" -p no:cacheprovider -q -rfE \
-    --timeout 600 --junitxml="$OUT/pytest-$2.xml" -o junit_suite_name="integration-$2" \
+    --timeout 600 --durations=8 --junitxml="$OUT/pytest-$2.xml" -o junit_suite_name="integration-$2" \
     ${PYTEST_ARGS:-}
   record "pytest $2" $?
 }

@@ -702,3 +702,31 @@ def test_X5_upstream_early_reply_not_reused_with_unread_body(warden_factory):
         assert echo.garbage() == []
     finally:
         echo.close()
+
+
+@pytest.mark.parametrize("bad", [b"0x5\r\nhello\r\n", b"5\nhello\r\n", b"3\r\nhello\r\n"],
+                         ids=["hex-prefix", "bare-lf", "overlong-data"])
+def test_bad_chunk_after_streaming_started(we, bad):
+    """A chunk error after part of the body was already streamed upstream: the client gets 400
+    and a close, the upstream connection carrying the partial request is aborted (never
+    completed, never reused)."""
+    w, echo = we
+    s = httpraw.connect(w.port)
+    s.sendall(req("POST", "/stream-bad", [("Transfer-Encoding", "chunked")], b"5\r\nfirst\r\n"))
+    deadline = time.time() + 5
+    while time.time() < deadline and not echo.requests():
+        time.sleep(0.02)
+    s.sendall(bad + b"0\r\n\r\n")
+    r = httpraw.Reader(s)
+    resp = r.response()
+    _assert_error_shape(resp, 400)
+    assert (resp.header("Connection") or "").lower() == "close"
+    httpraw.assert_closed(s, r)
+    s.close()
+    time.sleep(SETTLE)
+    reqs = echo.requests()
+    assert not [q for q in reqs if q.complete], reqs
+    for q in reqs:
+        assert _conn_closed(echo, q.conn_id), "upstream connection kept after a broken body"
+    ok(w, req("GET", "/after-bad-chunk"))  # and the next request is served cleanly
+    assert [q.target for q in echo.requests() if q.complete] == ["/after-bad-chunk"]
