@@ -73,42 +73,35 @@ static int idmap_insert(struct idmap *m, uint64_t h, uint32_t id)
 {
     if ((m->count + 1) * 2 > m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
-        uint64_t *hash = malloc(cap * sizeof(*hash));
-        uint32_t *ids = malloc(cap * sizeof(*ids));
-        if (!hash || !ids) {
-            free(hash);
-            free(ids);
+        struct idslot *slot = malloc(cap * sizeof(*slot));
+        if (!slot)
             return -1;
-        }
-        memset(ids, 0xff, cap * sizeof(*ids));
+        for (size_t i = 0; i < cap; i++)
+            slot[i].id = PNONE;
         for (size_t i = 0; i < m->cap; i++) {
-            if (m->id[i] == PNONE)
+            if (m->slot[i].id == PNONE)
                 continue;
-            size_t j = m->hash[i] & (cap - 1);
-            while (ids[j] != PNONE)
+            size_t j = m->slot[i].hash & (cap - 1);
+            while (slot[j].id != PNONE)
                 j = (j + 1) & (cap - 1);
-            hash[j] = m->hash[i];
-            ids[j] = m->id[i];
+            slot[j] = m->slot[i];
         }
-        free(m->hash);
-        free(m->id);
-        m->hash = hash;
-        m->id = ids;
+        free(m->slot);
+        m->slot = slot;
         m->cap = cap;
     }
     size_t j = h & (m->cap - 1);
-    while (m->id[j] != PNONE)
+    while (m->slot[j].id != PNONE)
         j = (j + 1) & (m->cap - 1);
-    m->hash[j] = h;
-    m->id[j] = id;
+    m->slot[j].hash = h;
+    m->slot[j].id = id;
     m->count++;
     return 0;
 }
 
 static void idmap_free(struct idmap *m)
 {
-    free(m->hash);
-    free(m->id);
+    free(m->slot);
 }
 
 /* ---- look-ups (also the decision hot path) ---- */
@@ -121,13 +114,14 @@ uint32_t snap_find_principal(const struct policy_snapshot *s, enum policy_princi
     uint64_t h = ph_principal(k, name, len);
     size_t mask = s->prin_map.cap - 1;
     for (size_t j = h & mask;; j = (j + 1) & mask) {
-        uint32_t id = s->prin_map.id[j];
-        if (id == PNONE)
+        const struct idslot *sl = &s->prin_map.slot[j];
+        if (sl->id == PNONE)
             return PNONE;
-        const struct principal *p = &s->prin[id];
-        if (s->prin_map.hash[j] == h && p->kind == k && p->name_len == len &&
-            memcmp(p->name, name, len) == 0)
-            return id;
+        if (sl->hash != h)
+            continue;
+        const struct principal *p = &s->prin[sl->id];
+        if (p->kind == k && p->name_len == len && memcmp(p->name, name, len) == 0)
+            return sl->id;
     }
 }
 
@@ -140,10 +134,10 @@ uint32_t snap_find_securable(const struct policy_snapshot *s, enum policy_kind k
     uint64_t h = ph_securable(k, parts, n);
     size_t mask = s->sec_map.cap - 1;
     for (size_t j = h & mask;; j = (j + 1) & mask) {
-        uint32_t id = s->sec_map.id[j];
+        uint32_t id = s->sec_map.slot[j].id;
         if (id == PNONE)
             return PNONE;
-        if (s->sec_map.hash[j] != h)
+        if (s->sec_map.slot[j].hash != h)
             continue;
         const struct securable *c = &s->sec[id];
         if (c->kind != k)
@@ -165,12 +159,11 @@ const struct grant_entry *snap_find_entry(const struct policy_snapshot *s, uint3
     uint64_t h = ph_pair(sec, prin);
     size_t mask = s->ent_map.cap - 1;
     for (size_t j = h & mask;; j = (j + 1) & mask) {
-        uint32_t id = s->ent_map.id[j];
+        uint32_t id = s->ent_map.slot[j].id;
         if (id == PNONE)
             return NULL;
-        const struct grant_entry *e = &s->ent[id];
-        if (e->sec == sec && e->prin == prin)
-            return e;
+        if (s->ent_map.slot[j].hash == h) /* ph_pair is a bijection: the key matches */
+            return &s->ent[id];
     }
 }
 
@@ -191,8 +184,7 @@ void pb_error(struct pb *b, uint32_t file, unsigned line, unsigned col, const ch
         b->oom = true;
 }
 
-static uint32_t intern_principal(struct pb *b, enum policy_principal_kind k,
-                                 struct policy_str name)
+static uint32_t intern_principal(struct pb *b, enum policy_principal_kind k, struct policy_str name)
 {
     struct policy_snapshot *s = b->s;
     uint32_t id = snap_find_principal(s, k, name.ptr, name.len);
@@ -205,8 +197,8 @@ static uint32_t intern_principal(struct pb *b, enum policy_principal_kind k,
     p->kind = k;
     p->name = arena_dup(s, name.ptr, name.len, NULL);
     p->name_len = name.len;
-    const char *pre = k == POLICY_PRINCIPAL_GROUP ? "group:"
-                      : k == POLICY_PRINCIPAL_SP  ? "sp:"
+    const char *pre = k == POLICY_PRINCIPAL_GROUP       ? "group:"
+                      : k == POLICY_PRINCIPAL_SP        ? "sp:"
                       : memchr(name.ptr, ':', name.len) ? "user:"
                                                         : NULL;
     p->display = arena_dup(s, name.ptr, name.len, pre);
@@ -254,9 +246,9 @@ static struct policy_source fix_src(struct pb *b, struct policy_source src)
     return src;
 }
 
-void pb_grant(struct pb *b, struct policy_source src, enum policy_priv priv,
-              enum policy_kind kind, const struct policy_str *parts,
-              enum policy_principal_kind pk, struct policy_str pname)
+void pb_grant(struct pb *b, struct policy_source src, enum policy_priv priv, enum policy_kind kind,
+              const struct policy_str *parts, enum policy_principal_kind pk,
+              struct policy_str pname)
 {
     struct policy_snapshot *s = b->s;
     uint32_t sec = intern_securable(b, kind, parts);
@@ -308,9 +300,9 @@ void pb_owner(struct pb *b, struct policy_source src, enum policy_kind kind,
             char name[512];
             name_join(c->part, kind_depth(kind), name, sizeof(name));
             pb_error(b, b->file, src.line, src.col,
-                     "conflicting owners for %s %s: '%s' here, '%s' at %s:%u", policy_kind_name(kind),
-                     name, s->prin[prin].display, s->prin[c->owner].display, c->owner_src.file,
-                     c->owner_src.line);
+                     "conflicting owners for %s %s: '%s' here, '%s' at %s:%u",
+                     policy_kind_name(kind), name, s->prin[prin].display, s->prin[c->owner].display,
+                     c->owner_src.file, c->owner_src.line);
         }
         return;
     }
@@ -330,8 +322,8 @@ uint32_t pb_group(struct pb *b, struct policy_source src, struct policy_str name
         return g;
     struct principal *p = &b->s->prin[g];
     if (p->created_file != PNONE) {
-        pb_error(b, b->file, src.line, src.col, "group '%s' is already created at %s:%u",
-                 p->name, b->s->files[p->created_file], p->created_line);
+        pb_error(b, b->file, src.line, src.col, "group '%s' is already created at %s:%u", p->name,
+                 b->s->files[p->created_file], p->created_line);
         return PNONE;
     }
     p->created_file = b->file;
@@ -365,9 +357,8 @@ void pb_admin(struct pb *b, struct policy_source src, struct policy_str name)
     src = fix_src(b, src);
     if (s->admin != PNONE) {
         if (s->admin != g)
-            pb_error(b, b->file, src.line, src.col,
-                     "admin group is already set to '%s' at %s:%u", s->prin[s->admin].name,
-                     s->admin_src.file, s->admin_src.line);
+            pb_error(b, b->file, src.line, src.col, "admin group is already set to '%s' at %s:%u",
+                     s->prin[s->admin].name, s->admin_src.file, s->admin_src.line);
         return;
     }
     s->admin = g;
@@ -578,7 +569,8 @@ int policy_paths_expand(const char *const *paths, size_t npaths, char ***out, si
         }
         closedir(d);
         d = NULL;
-        qsort(v + first, n - first, sizeof(*v), cmp_names);
+        if (n > first)
+            qsort(v + first, n - first, sizeof(*v), cmp_names);
     }
     if (n == 0) {
         snprintf(err, errlen, "no policy files found (a directory contributes its *.policy files)");
@@ -712,7 +704,7 @@ size_t policy_snapshot_memory(const struct policy_snapshot *s)
            s->sec_cap * sizeof(*s->sec) + s->recs_cap * sizeof(*s->recs) +
            s->ent_cap * sizeof(*s->ent) + s->owned_cap * sizeof(*s->owned) +
            s->members_cap * sizeof(*s->members) + s->nclosure * sizeof(*s->closure) +
-           (s->prin_map.cap + s->sec_map.cap + s->ent_map.cap) * (sizeof(uint64_t) + 4);
+           (s->prin_map.cap + s->sec_map.cap + s->ent_map.cap) * sizeof(struct idslot);
 }
 
 static void fill_name(const struct securable *c, struct policy_str *cat, struct policy_str *sch,
@@ -730,8 +722,7 @@ size_t policy_snapshot_grant_count(const struct policy_snapshot *s)
     return s->nrecs;
 }
 
-void policy_snapshot_grant(const struct policy_snapshot *s, size_t i,
-                           struct policy_grant_info *out)
+void policy_snapshot_grant(const struct policy_snapshot *s, size_t i, struct policy_grant_info *out)
 {
     const struct grant_rec *r = &s->recs[i];
     const struct securable *c = &s->sec[r->sec];
@@ -748,8 +739,7 @@ size_t policy_snapshot_owner_count(const struct policy_snapshot *s)
     return s->nowned;
 }
 
-void policy_snapshot_owner(const struct policy_snapshot *s, size_t i,
-                           struct policy_owner_info *out)
+void policy_snapshot_owner(const struct policy_snapshot *s, size_t i, struct policy_owner_info *out)
 {
     const struct securable *c = &s->sec[s->owned[i]];
     out->kind = c->kind;

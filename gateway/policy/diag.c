@@ -94,8 +94,8 @@ size_t policy_diag_format(const struct policy_diag *d, char *buf, size_t buflen)
     if (buflen > 0)
         buf[0] = '\0';
     for (size_t i = 0; i < d->count; i++) {
-        int n = snprintf(pos < buflen ? buf + pos : NULL, pos < buflen ? buflen - pos : 0,
-                         "%s%s", i ? "\n" : "", d->v[i].text);
+        int n = snprintf(pos < buflen ? buf + pos : NULL, pos < buflen ? buflen - pos : 0, "%s%s",
+                         i ? "\n" : "", d->v[i].text);
         if (n > 0)
             pos += (size_t)n;
     }

@@ -14,14 +14,14 @@
 #include <stdlib.h>
 
 #define POLICY_MAX_PRINCIPALS 256 /* resolved principals per decision (user + groups) */
-#define BIT(p) (1u << (p))
+#define BIT(p)                (1u << (p))
 
 struct step {
     enum policy_priv priv; /* what this step needs */
     int level;             /* on which level of the path */
     bool ok;
-    enum policy_reason how;  /* GRANT, OWNER or PARENT_OWNER when ok */
-    int from;                /* level of the grant or of the owned securable */
+    enum policy_reason how; /* GRANT, OWNER or PARENT_OWNER when ok */
+    int from;               /* level of the grant or of the owned securable */
     enum policy_priv matched;
     const struct grant_entry *e;
 };
@@ -64,9 +64,9 @@ static bool resolve(struct ctx *c)
     uint32_t id;
     c->n = 0;
     if (c->who->user) {
-        id = snap_find_principal(s, c->who->service_principal ? POLICY_PRINCIPAL_SP
-                                                              : POLICY_PRINCIPAL_USER,
-                                 c->who->user, strlen(c->who->user));
+        id = snap_find_principal(
+            s, c->who->service_principal ? POLICY_PRINCIPAL_SP : POLICY_PRINCIPAL_USER,
+            c->who->user, strlen(c->who->user));
         if (id != PNONE && !add_principal(c, id))
             return false;
     }
@@ -229,8 +229,8 @@ static void eval_main(struct ctx *c, enum policy_priv priv, struct step *st)
         st->ok = true;
         st->how = POLICY_REASON_GRANT;
         st->from = j;
-        st->matched = (m & BIT(POLICY_PRIV_BROWSE)) ? POLICY_PRIV_BROWSE
-                                                    : (enum policy_priv)__builtin_ctz(m);
+        st->matched =
+            (m & BIT(POLICY_PRIV_BROWSE)) ? POLICY_PRIV_BROWSE : (enum policy_priv)__builtin_ctz(m);
         st->e = c->src[j][st->matched];
         return;
     }
@@ -260,8 +260,7 @@ static void evaluate(struct ctx *c, enum policy_priv priv)
     eval_main(c, priv, &c->steps[c->nsteps++]);
 }
 
-static void fill_decision(const struct ctx *c, enum policy_priv priv,
-                          struct policy_decision *out)
+static void fill_decision(const struct ctx *c, enum policy_priv priv, struct policy_decision *out)
 {
     const struct policy_snapshot *s = c->s;
     memset(out, 0, sizeof(*out));
@@ -276,7 +275,7 @@ static void fill_decision(const struct ctx *c, enum policy_priv priv,
             fail = &c->steps[i];
     if (fail) {
         out->allowed = c->admin;
-        out->reason = c->admin                    ? POLICY_REASON_ADMIN
+        out->reason = c->admin                           ? POLICY_REASON_ADMIN
                       : fail == &c->steps[c->nsteps - 1] ? POLICY_REASON_NO_PRIVILEGE
                                                          : POLICY_REASON_NO_TRAVERSE;
         out->missing = fail->priv;
@@ -518,8 +517,9 @@ size_t policy_explain(const struct policy_snapshot *s, const struct policy_subje
     ap(&o, ")\n");
     switch (d->reason) {
     case POLICY_REASON_ADMIN:
-        ap(&o, "reason: admin: the subject is in the admin group; without it the answer "
-               "would be DENY (missing %s on ",
+        ap(&o,
+           "reason: admin: the subject is in the admin group; without it the answer "
+           "would be DENY (missing %s on ",
            policy_priv_name(d->missing));
         for (int j = 0; j < c->depth; j++)
             if (c->kind[j] == d->missing_on)
@@ -538,10 +538,10 @@ size_t policy_explain(const struct policy_snapshot *s, const struct policy_subje
         ap(&o, " (default deny)\n");
         break;
     default:
-        ap(&o, "reason: %s\n", d->reason == POLICY_REASON_GRANT ? "granted"
-                               : d->reason == POLICY_REASON_OWNER
-                                   ? "the subject owns the securable"
-                                   : "the subject owns a containing securable");
+        ap(&o, "reason: %s\n",
+           d->reason == POLICY_REASON_GRANT   ? "granted"
+           : d->reason == POLICY_REASON_OWNER ? "the subject owns the securable"
+                                              : "the subject owns a containing securable");
         break;
     }
     ap(&o, "policy version: %s\n", s->version);

@@ -51,8 +51,18 @@ static inline uint64_t ph_bytes(uint64_t h, const char *p, size_t n)
         n -= 8;
     }
     if (n > 0) {
+        /* Tail of 1..7 bytes, assembled without a variable-length memcpy (which would defeat
+         * store-to-load forwarding on the hot path). */
         uint64_t v = 0;
-        memcpy(&v, p, n);
+        if (n >= 4) {
+            uint32_t a, b;
+            memcpy(&a, p, 4);
+            memcpy(&b, p + n - 4, 4);
+            v = ((uint64_t)b << 32) | a;
+        } else {
+            v = (uint64_t)(unsigned char)p[0] | ((uint64_t)(unsigned char)p[n / 2] << 8) |
+                ((uint64_t)(unsigned char)p[n - 1] << 16);
+        }
         h = (h ^ v) * k;
         h ^= h >> 29;
     }
@@ -84,10 +94,16 @@ static inline int kind_depth(enum policy_kind k)
     return k == POLICY_KIND_CATALOG ? 1 : k == POLICY_KIND_SCHEMA ? 2 : 3;
 }
 
-/* Open-addressing table of ids, capacity a power of two, load <= 1/2. */
+/* Open-addressing table of ids, capacity a power of two, load <= 1/2. The full hash sits in
+ * the slot so a probe touches one cache line; for the grant map the hash of a (securable,
+ * principal) pair is a bijection of the pair, so equal hashes mean equal keys. */
+struct idslot {
+    uint64_t hash;
+    uint32_t id; /* PNONE when empty */
+};
+
 struct idmap {
-    uint64_t *hash;
-    uint32_t *id;
+    struct idslot *slot;
     size_t cap, count;
 };
 
@@ -99,7 +115,7 @@ struct principal {
     size_t name_len;
     const char *display; /* notation form, e.g. "group:risk" */
     uint64_t hash;
-    uint32_t closure_off, closure_n; /* groups it belongs to, transitively */
+    uint32_t closure_off, closure_n;     /* groups it belongs to, transitively */
     uint32_t created_file, created_line; /* CREATE GROUP, for duplicate detection */
 };
 
@@ -184,9 +200,9 @@ struct pb {
 
 void pb_error(struct pb *b, uint32_t file, unsigned line, unsigned col, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-void pb_grant(struct pb *b, struct policy_source src, enum policy_priv priv,
-              enum policy_kind kind, const struct policy_str *parts,
-              enum policy_principal_kind pk, struct policy_str pname);
+void pb_grant(struct pb *b, struct policy_source src, enum policy_priv priv, enum policy_kind kind,
+              const struct policy_str *parts, enum policy_principal_kind pk,
+              struct policy_str pname);
 void pb_owner(struct pb *b, struct policy_source src, enum policy_kind kind,
               const struct policy_str *parts, enum policy_principal_kind pk,
               struct policy_str pname);

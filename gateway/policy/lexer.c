@@ -36,8 +36,7 @@ static int peek(const struct plex *lx, size_t ahead)
 
 static int is_word_char(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 static void skip_blanks_and_comments(struct plex *lx)

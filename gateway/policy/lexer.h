@@ -28,7 +28,7 @@ struct plex_token {
     enum plex_type type;
     const char *text;
     size_t len;
-    unsigned line, col;        /* where the token starts */
+    unsigned line, col;         /* where the token starts */
     unsigned end_line, end_col; /* just after its last character */
     const char *err;            /* static message for PLEX_ERROR */
 };

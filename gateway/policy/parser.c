@@ -26,7 +26,7 @@ struct parser {
     unsigned prev_end_line, prev_end_col; /* end of the previously consumed token */
     struct pb *b;
     uint32_t file;
-    bool failed; /* current statement had an error (already reported) */
+    bool failed;                     /* current statement had an error (already reported) */
     char buf[4][PLEX_MAX_IDENT + 1]; /* unescaped name parts and principal */
 };
 
@@ -48,12 +48,12 @@ static void err_at(struct parser *p, unsigned line, unsigned col, const char *fm
 }
 
 /* Reports at the current token, unless the token is a lexer error (already reported). */
-#define err_tok(p, ...)                                                                       \
-    do {                                                                                      \
-        if ((p)->tok.type != PLEX_ERROR)                                                      \
-            err_at((p), (p)->tok.line, (p)->tok.col, __VA_ARGS__);                            \
-        else                                                                                  \
-            (p)->failed = true;                                                               \
+#define err_tok(p, ...)                                                                            \
+    do {                                                                                           \
+        if ((p)->tok.type != PLEX_ERROR)                                                           \
+            err_at((p), (p)->tok.line, (p)->tok.col, __VA_ARGS__);                                 \
+        else                                                                                       \
+            (p)->failed = true;                                                                    \
     } while (0)
 
 static void advance(struct parser *p)
@@ -174,10 +174,12 @@ static bool parse_privs(struct parser *p, uint32_t *mask, unsigned pos[][2])
         if (too_long) {
             err_at(p, line, col, "unknown privilege (too many words)");
         } else if (policy_priv_parse(words, wl, &pv) < 0) {
-            const char *s = suggest(words, wl, (const char *const[]){"USE CATALOG", "USE SCHEMA",
-                                     "BROWSE", "CREATE EXPERIMENT", "CREATE MODEL", "READ",
-                                     "MODIFY", "EXECUTE", "APPLY TAG", "CREATE MODEL VERSION",
-                                     "MANAGE", "ALL PRIVILEGES", "ALL"}, 13);
+            const char *s = suggest(
+                words, wl,
+                (const char *const[]){"USE CATALOG", "USE SCHEMA", "BROWSE", "CREATE EXPERIMENT",
+                                      "CREATE MODEL", "READ", "MODIFY", "EXECUTE", "APPLY TAG",
+                                      "CREATE MODEL VERSION", "MANAGE", "ALL PRIVILEGES", "ALL"},
+                13);
             for (size_t i = 0; i < wl; i++)
                 words[i] = (char)toupper((unsigned char)words[i]);
             if (wl == 6 && memcmp(words, "SELECT", 6) == 0)
@@ -230,8 +232,8 @@ static bool parse_kind(struct parser *p, enum policy_kind *kind)
 /* Parses a dotted name into p->buf[0..2]; checks the part count against kind. */
 static bool parse_name(struct parser *p, enum policy_kind kind, struct policy_str *parts)
 {
-    static const char *const shapes[] = {"catalog", "catalog.schema",
-                                         "catalog.schema.experiment", "catalog.schema.model"};
+    static const char *const shapes[] = {"catalog", "catalog.schema", "catalog.schema.experiment",
+                                         "catalog.schema.model"};
     unsigned line = p->tok.line, col = p->tok.col;
     const char *start = p->tok.text;
     int n = 0;
@@ -288,14 +290,13 @@ static bool parse_principal(struct parser *p, enum policy_principal_kind *pk,
 }
 
 /* A group name: an identifier, optionally written with the group: prefix. */
-static bool parse_group_name(struct parser *p, struct policy_str *name,
-                             struct policy_source *src)
+static bool parse_group_name(struct parser *p, struct policy_str *name, struct policy_source *src)
 {
     enum policy_principal_kind pk;
     if (!parse_principal(p, &pk, name, src))
         return false;
-    if (pk != POLICY_PRINCIPAL_GROUP && memchr(p->buf[3], ':', (size_t)(name->ptr - p->buf[3]) +
-                                                                   name->len) != NULL) {
+    if (pk != POLICY_PRINCIPAL_GROUP &&
+        memchr(p->buf[3], ':', (size_t)(name->ptr - p->buf[3]) + name->len) != NULL) {
         err_at(p, src->line, src->col, "group name must be a plain name or group:name");
         return false;
     }
@@ -347,8 +348,7 @@ static bool parse_grant(struct parser *p)
         if (ok)
             for (int v = 0; v < POLICY_PRIV_COUNT; v++)
                 if (mask & (1u << v))
-                    pb_grant(p->b, here(p, line, col), (enum policy_priv)v, kind, parts, pk,
-                             name);
+                    pb_grant(p->b, here(p, line, col), (enum policy_priv)v, kind, parts, pk, name);
         if (p->tok.type != PLEX_COMMA)
             return ok;
         advance(p);
@@ -464,11 +464,11 @@ static void parse_statement(struct parser *p)
     } else if (p->tok.type == PLEX_WORD) {
         const char *s = suggest(p->tok.text, p->tok.len, stmt_keywords, 4);
         if (s)
-            err_tok(p, "unknown statement '%.*s' (did you mean '%s'?)", tok_len(p), p->tok.text,
-                    s);
+            err_tok(p, "unknown statement '%.*s' (did you mean '%s'?)", tok_len(p), p->tok.text, s);
         else
-            err_tok(p, "unknown statement '%.*s' (expected GRANT, ALTER, CREATE GROUP or SET "
-                       "ADMIN GROUP)",
+            err_tok(p,
+                    "unknown statement '%.*s' (expected GRANT, ALTER, CREATE GROUP or SET "
+                    "ADMIN GROUP)",
                     tok_len(p), p->tok.text);
         ok = false;
     } else {
@@ -480,8 +480,7 @@ static void parse_statement(struct parser *p)
             advance(p);
             return;
         }
-        if (p->tok.type == PLEX_EOF || at_statement_keyword(p) ||
-            p->tok.line > p->prev_end_line) {
+        if (p->tok.type == PLEX_EOF || at_statement_keyword(p) || p->tok.line > p->prev_end_line) {
             err_at(p, p->prev_end_line, p->prev_end_col, "missing ';' at the end of the statement");
             return;
         }

@@ -202,9 +202,9 @@ size_t policy_explain(const struct policy_snapshot *s, const struct policy_subje
 
 /* ---- names and keywords ---- */
 
-const char *policy_priv_name(enum policy_priv p);        /* "CREATE MODEL VERSION" */
-const char *policy_kind_name(enum policy_kind k);        /* "EXPERIMENT" */
-const char *policy_reason_name(enum policy_reason r);    /* "grant", "no-privilege", ... */
+const char *policy_priv_name(enum policy_priv p);     /* "CREATE MODEL VERSION" */
+const char *policy_kind_name(enum policy_kind k);     /* "EXPERIMENT" */
+const char *policy_reason_name(enum policy_reason r); /* "grant", "no-privilege", ... */
 /* Case-insensitive; words separated by spaces or underscores. Returns 0 or -1. */
 int policy_priv_parse(const char *s, size_t len, enum policy_priv *out);
 int policy_kind_parse(const char *s, size_t len, enum policy_kind *out);

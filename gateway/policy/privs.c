@@ -10,8 +10,8 @@
 #include <stdio.h>
 
 static const char *const priv_names[POLICY_PRIV_COUNT] = {
-    "USE CATALOG", "USE SCHEMA", "BROWSE",    "CREATE EXPERIMENT",    "CREATE MODEL",
-    "READ",        "MODIFY",     "EXECUTE",   "APPLY TAG",            "CREATE MODEL VERSION",
+    "USE CATALOG", "USE SCHEMA",     "BROWSE",  "CREATE EXPERIMENT", "CREATE MODEL",
+    "READ",        "MODIFY",         "EXECUTE", "APPLY TAG",         "CREATE MODEL VERSION",
     "MANAGE",      "ALL PRIVILEGES",
 };
 
@@ -19,8 +19,9 @@ static const char *const kind_names[POLICY_KIND_COUNT] = {"CATALOG", "SCHEMA", "
                                                           "MODEL"};
 
 #define B(p) (1u << (p))
-#define ANY_KIND (B(POLICY_PRIV_BROWSE) | B(POLICY_PRIV_APPLY_TAG) | B(POLICY_PRIV_MANAGE) | \
-                  B(POLICY_PRIV_ALL_PRIVILEGES))
+#define ANY_KIND                                                                                   \
+    (B(POLICY_PRIV_BROWSE) | B(POLICY_PRIV_APPLY_TAG) | B(POLICY_PRIV_MANAGE) |                    \
+     B(POLICY_PRIV_ALL_PRIVILEGES))
 
 /* Containers take every privilege of their children so it can be inherited; see
  * policies/README.md "Privileges". */

@@ -172,8 +172,8 @@ static int parse_priv(const char *text, enum policy_priv *p, char *err, size_t e
     return 0;
 }
 
-static int parse_target(const char *type, const char *name, char *buf,
-                        struct policy_object *obj, char *err, size_t errlen)
+static int parse_target(const char *type, const char *name, char *buf, struct policy_object *obj,
+                        char *err, size_t errlen)
 {
     enum policy_kind k;
     if (policy_kind_parse(type, strlen(type), &k) < 0) {
@@ -295,8 +295,8 @@ static void print_indented(const char *text)
 
 /* One table row: expect subject groups privilege TYPE NAME [owner=PRINCIPAL]. Returns 0 pass,
  * 1 mismatch, 2 malformed row. */
-static int run_row(const struct policy_snapshot *s, const char *file, unsigned lineno,
-                   char **f, size_t nf)
+static int run_row(const struct policy_snapshot *s, const char *file, unsigned lineno, char **f,
+                   size_t nf)
 {
     char err[512], user[1024], namebuf[4096], text[16384];
     const char *glist[MAX_GROUPS];
@@ -307,13 +307,15 @@ static int run_row(const struct policy_snapshot *s, const char *file, unsigned l
     const char *expect = f[0];
     bool want_allow = !strcasecmp(expect, "allow"), want_admin = !strcasecmp(expect, "admin");
     if (nf < 6 || nf > 7) {
-        fprintf(stderr, "%s:%u: expected: allow|deny|admin SUBJECT GROUPS PRIVILEGE TYPE NAME "
-                        "[owner=PRINCIPAL]\n", file, lineno);
+        fprintf(stderr,
+                "%s:%u: expected: allow|deny|admin SUBJECT GROUPS PRIVILEGE TYPE NAME "
+                "[owner=PRINCIPAL]\n",
+                file, lineno);
         return 2;
     }
     if (!want_allow && !want_admin && strcasecmp(expect, "deny")) {
-        fprintf(stderr, "%s:%u: expectation must be allow, deny or admin, not '%s'\n", file,
-                lineno, expect);
+        fprintf(stderr, "%s:%u: expectation must be allow, deny or admin, not '%s'\n", file, lineno,
+                expect);
         return 2;
     }
     if (strlen(f[5]) >= sizeof(namebuf) ||
@@ -344,13 +346,14 @@ static int run_row(const struct policy_snapshot *s, const char *file, unsigned l
     if (pass)
         return 0;
     printf("%s:%u: MISMATCH: expected %s, got %s\n", file, lineno, expect,
-           got_admin ? "admin" : d.allowed ? "allow" : "deny");
+           got_admin   ? "admin"
+           : d.allowed ? "allow"
+                       : "deny");
     print_indented(text);
     return 1;
 }
 
-static int run_table(const struct policy_snapshot *s, const char *file, size_t *pass,
-                     size_t *fail)
+static int run_table(const struct policy_snapshot *s, const char *file, size_t *pass, size_t *fail)
 {
     FILE *fp = fopen(file, "r");
     char *line = NULL;
@@ -485,9 +488,8 @@ static int cmd_grants(struct opts *o)
         if (parse_target(o->on_type, o->on_name, namebuf, &target, err, sizeof(err)) < 0)
             goto bad;
     }
-    if (o->principal &&
-        policy_principal_parse(o->principal, strlen(o->principal), &pk, &pname, err,
-                               sizeof(err)) < 0)
+    if (o->principal && policy_principal_parse(o->principal, strlen(o->principal), &pk, &pname, err,
+                                               sizeof(err)) < 0)
         goto bad;
     groups = o->groups ? strdup(o->groups) : NULL;
     ng = split_groups(groups, glist, MAX_GROUPS);
@@ -505,8 +507,8 @@ static int cmd_grants(struct opts *o)
         policy_snapshot_grant(s, i, &g);
         if (o->on_type && !covers(g.kind, g.catalog, g.schema, g.name, &target, &inherited))
             continue;
-        if (o->principal && !holder_matches(s, o, pk, pname, glist, ng, g.principal, via,
-                                            sizeof(via)))
+        if (o->principal &&
+            !holder_matches(s, o, pk, pname, glist, ng, g.principal, via, sizeof(via)))
             continue;
         print_securable(g.kind, g.catalog, g.schema, g.name, sec, sizeof(sec));
         printf("%-32s %-22s %-40s %s:%u%s%s\n", g.principal, policy_priv_name(g.priv), sec,
@@ -520,8 +522,8 @@ static int cmd_grants(struct opts *o)
         if (o->on_type && !covers(w.kind, w.catalog, w.schema, w.name, &target, &inherited))
             continue;
         char via[300] = "";
-        if (o->principal && !holder_matches(s, o, pk, pname, glist, ng, w.principal, via,
-                                            sizeof(via)))
+        if (o->principal &&
+            !holder_matches(s, o, pk, pname, glist, ng, w.principal, via, sizeof(via)))
             continue;
         print_securable(w.kind, w.catalog, w.schema, w.name, sec, sizeof(sec));
         printf("%-32s %-22s %-40s %s:%u%s%s\n", w.principal, "OWNER", sec, w.source.file,

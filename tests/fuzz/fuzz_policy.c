@@ -16,8 +16,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
     const char *nul = memchr(text, '\0', size);
-    struct policy_text t[2] = {{"a.policy", text, nul ? (size_t)(nul - text) : size},
-                               {"b.policy", nul ? nul + 1 : "", nul ? size - (size_t)(nul - text) - 1 : 0}};
+    struct policy_text t[2] = {
+        {"a.policy", text, nul ? (size_t)(nul - text) : size},
+        {"b.policy", nul ? nul + 1 : "", nul ? size - (size_t)(nul - text) - 1 : 0}};
     struct policy_diag d;
     policy_diag_init(&d);
     struct policy_snapshot *s = policy_compile_buffers(t, nul ? 2 : 1, &d);

@@ -37,11 +37,11 @@ static struct policy_str sv(const char *s)
 }
 
 /* Builds an object from "TYPE" and a dotted name without quoting (tests use plain names). */
-static struct policy_object obj_of(enum policy_kind k, const char *c, const char *s,
-                                   const char *n, const char *owner)
+static struct policy_object obj_of(enum policy_kind k, const char *c, const char *s, const char *n,
+                                   const char *owner)
 {
-    struct policy_object o = {.kind = k, .catalog = sv(c), .schema = sv(s), .name = sv(n),
-                              .owner = sv(owner)};
+    struct policy_object o = {
+        .kind = k, .catalog = sv(c), .schema = sv(s), .name = sv(n), .owner = sv(owner)};
     return o;
 }
 
@@ -177,8 +177,7 @@ static void test_owner_of_object(void **state)
         if (!policy_priv_applies((enum policy_priv)p, POLICY_KIND_EXPERIMENT) ||
             p == POLICY_PRIV_ALL_PRIVILEGES)
             continue;
-        struct policy_decision d =
-            decide(s, "a@x", "t", (enum policy_priv)p, EXP("c", "s", "e"));
+        struct policy_decision d = decide(s, "a@x", "t", (enum policy_priv)p, EXP("c", "s", "e"));
         assert_true(d.allowed);
         assert_int_equal(d.reason, POLICY_REASON_OWNER);
         assert_int_equal(d.source.line, 3);
@@ -343,9 +342,10 @@ static void test_browse(void **state)
 
 static void test_admin(void **state)
 {
-    struct policy_snapshot *s = with_base("SET ADMIN GROUP admins;\n"
-                                          "CREATE GROUP admins WITH MEMBERS `root@x`, `group:sre`;\n"
-                                          "GRANT READ ON CATALOG c TO `group:t`;\n");
+    struct policy_snapshot *s =
+        with_base("SET ADMIN GROUP admins;\n"
+                  "CREATE GROUP admins WITH MEMBERS `root@x`, `group:sre`;\n"
+                  "GRANT READ ON CATALOG c TO `group:t`;\n");
     struct policy_decision d = decide(s, "root@x", NULL, POLICY_PRIV_MANAGE, EXP("c", "s", "e"));
     assert_true(d.allowed);
     assert_true(d.admin);

@@ -64,14 +64,14 @@ static void test_mismatch_fails(void **state)
 
 static void test_explain_and_grants(void **state)
 {
-    char *allow[] = {"explain", "--policy", dir, "--user", "sp:fraud-scorer", "--privilege",
-                     "EXECUTE", "--on", "MODEL", "risk.fraud.scorer"};
+    char *allow[] = {"explain",     "--policy", dir,    "--user", "sp:fraud-scorer",
+                     "--privilege", "EXECUTE",  "--on", "MODEL",  "risk.fraud.scorer"};
     assert_int_equal(run(10, allow), 0);
-    char *deny[] = {"explain", "--policy", dir, "--user", "mallory@acme.example", "--privilege",
-                    "READ", "--on", "EXPERIMENT", "risk.fraud.training"};
+    char *deny[] = {"explain",     "--policy", dir,    "--user",     "mallory@acme.example",
+                    "--privilege", "READ",     "--on", "EXPERIMENT", "risk.fraud.training"};
     assert_int_equal(run(10, deny), 1);
-    char *bad[] = {"explain", "--policy", dir, "--user", "group:risk", "--privilege", "READ",
-                   "--on", "EXPERIMENT", "risk.fraud.training"};
+    char *bad[] = {"explain",     "--policy", dir,    "--user",     "group:risk",
+                   "--privilege", "READ",     "--on", "EXPERIMENT", "risk.fraud.training"};
     assert_int_equal(run(10, bad), 2);
     char *on[] = {"grants", "--policy", dir, "--on", "EXPERIMENT", "risk.fraud.training"};
     assert_int_equal(run(6, on), 0);

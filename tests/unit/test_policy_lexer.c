@@ -114,10 +114,10 @@ static void test_errors(void **state)
     expect_error("`abc", "unterminated quoted identifier (missing closing backtick)", 1, 1);
     expect_error("``", "empty quoted identifier", 1, 1);
     expect_error("`a\tb`", "control character in quoted identifier", 1, 1);
-    expect_error("'alice'", "unexpected quote: identifiers are quoted with backticks (`name`)",
-                 1, 1);
-    expect_error("\"alice\"", "unexpected quote: identifiers are quoted with backticks (`name`)",
-                 1, 1);
+    expect_error("'alice'", "unexpected quote: identifiers are quoted with backticks (`name`)", 1,
+                 1);
+    expect_error("\"alice\"", "unexpected quote: identifiers are quoted with backticks (`name`)", 1,
+                 1);
     expect_error("x #", "unexpected character", 1, 3);
     expect_error("é", "unexpected character", 1, 1);
     char big[5000];

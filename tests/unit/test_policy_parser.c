@@ -200,8 +200,7 @@ static void test_error_messages(void **state)
                   "t.policy:1:7: unknown privilege 'SELECT' (did you mean 'READ'?)", NULL);
     expect_errors("GRANT ALL ON CATALOG c TO u;",
                   "t.policy:1:7: unknown privilege 'ALL' (write ALL PRIVILEGES)", NULL);
-    expect_errors("GRANT FLY ON CATALOG c TO u;", "t.policy:1:7: unknown privilege 'FLY'",
-                  NULL);
+    expect_errors("GRANT FLY ON CATALOG c TO u;", "t.policy:1:7: unknown privilege 'FLY'", NULL);
     expect_errors("GRANT USE CATALOGUE ON CATALOG c TO u;",
                   "t.policy:1:7: unknown privilege 'USE CATALOGUE' (did you mean 'USE "
                   "CATALOG'?)",
@@ -257,12 +256,12 @@ static void test_error_messages(void **state)
     expect_errors("ALTER MODEL c.s.m OWNER a;", "t.policy:1:25: expected TO, found 'a'", NULL);
     expect_errors("ALTER MODEL c.s.m TO a;", "t.policy:1:19: expected OWNER, found 'TO'", NULL);
     expect_errors("GRANT READ ON CATALOG `c TO u;\nGRANT READ ON CATALOG d TO u;",
-                  "t.policy:1:23: unterminated quoted identifier (missing closing backtick)",
-                  NULL);
+                  "t.policy:1:23: unterminated quoted identifier (missing closing backtick)", NULL);
     expect_errors("GRANT READ ON CATALOG c TO u\nGRANT READ ON CATALOG d TO u;",
                   "t.policy:1:29: missing ';' at the end of the statement", NULL);
-    expect_errors("GRANT READ ON CATALOG c TO u", "t.policy:1:29: missing ';' at the end of "
-                                                  "the statement",
+    expect_errors("GRANT READ ON CATALOG c TO u",
+                  "t.policy:1:29: missing ';' at the end of "
+                  "the statement",
                   NULL);
     expect_errors("GRANT READ ON CATALOG c TO u v;", "t.policy:1:30: expected ';', found 'v'",
                   NULL);
@@ -281,8 +280,7 @@ static void test_error_messages(void **state)
                   "t.policy:1:1: deny is not supported: policies are allow-only, remove the "
                   "GRANT instead",
                   NULL);
-    expect_errors("GRANT READ ON CATALOG c TO ``;", "t.policy:1:28: empty quoted identifier",
-                  NULL);
+    expect_errors("GRANT READ ON CATALOG c TO ``;", "t.policy:1:28: empty quoted identifier", NULL);
     expect_errors("GRANT READ ON CATALOG c TO `group:`;",
                   "t.policy:1:28: empty name after principal prefix: 'group:'", NULL);
     expect_errors("GRANT READ ON CATALOG c TO `svc:x`;",
@@ -293,8 +291,9 @@ static void test_error_messages(void **state)
     expect_errors("GRANT READ ON CATALOG c u;", "t.policy:1:25: expected TO, found 'u'", NULL);
     expect_errors("GRANT ON CATALOG c TO u;", "t.policy:1:7: expected a privilege, found 'ON'",
                   NULL);
-    expect_errors("GRANT READ TO u;", "t.policy:1:12: expected ',' or ON after the privilege, "
-                                      "found 'TO'",
+    expect_errors("GRANT READ TO u;",
+                  "t.policy:1:12: expected ',' or ON after the privilege, "
+                  "found 'TO'",
                   NULL);
     expect_errors("GRANT READ, ON CATALOG c TO u;",
                   "t.policy:1:13: expected a privilege, found 'ON'", NULL);
@@ -302,8 +301,7 @@ static void test_error_messages(void **state)
                   "t.policy:1:28: unexpected quote: identifiers are quoted with backticks "
                   "(`name`)",
                   NULL);
-    expect_errors("GRANT READ ON CATALOG c TO u; #",
-                  "t.policy:1:31: unexpected character", NULL);
+    expect_errors("GRANT READ ON CATALOG c TO u; #", "t.policy:1:31: unexpected character", NULL);
     expect_errors("GRANT READ ON CATALOG `a\tb` TO u;",
                   "t.policy:1:23: control character in quoted identifier", NULL);
     expect_errors("SET ADMIN GROUP a;\nSET ADMIN GROUP b;",
@@ -315,8 +313,7 @@ static void test_error_messages(void **state)
                   "t.policy:2:14: group 'g' is already created at t.policy:1", NULL);
     expect_errors("CREATE g;", "t.policy:1:8: expected GROUP, found 'g'", NULL);
     expect_errors("CREATE GROUP g WITH a;", "t.policy:1:21: expected MEMBERS, found 'a'", NULL);
-    expect_errors("ALTER GROUP g MEMBERS a;", "t.policy:1:15: expected ADD, found 'MEMBERS'",
-                  NULL);
+    expect_errors("ALTER GROUP g MEMBERS a;", "t.policy:1:15: expected ADD, found 'MEMBERS'", NULL);
     expect_errors("ALTER GROUP g ADD a;", "t.policy:1:19: expected MEMBERS, found 'a'", NULL);
 }
 
@@ -362,8 +359,7 @@ static void test_name_parse_and_format(void **state)
     struct policy_object o;
     char buf[64], err[128], out[64];
     const char *n = "risk.fraud.`model ``v2```";
-    assert_int_equal(policy_name_parse(POLICY_KIND_MODEL, n, strlen(n), buf, &o, err,
-                                       sizeof(err)),
+    assert_int_equal(policy_name_parse(POLICY_KIND_MODEL, n, strlen(n), buf, &o, err, sizeof(err)),
                      0);
     assert_int_equal(o.name.len, 10);
     assert_memory_equal(o.name.ptr, "model `v2`", 10);
@@ -372,8 +368,7 @@ static void test_name_parse_and_format(void **state)
     assert_int_equal(policy_name_parse(POLICY_KIND_SCHEMA, "a.b.c", 5, buf, &o, err, sizeof(err)),
                      -1);
     assert_string_equal(err, "malformed name 'a.b.c' for SCHEMA: expected catalog.schema");
-    assert_int_equal(policy_name_parse(POLICY_KIND_MODEL, "a.b", 3, buf, &o, err, sizeof(err)),
-                     -1);
+    assert_int_equal(policy_name_parse(POLICY_KIND_MODEL, "a.b", 3, buf, &o, err, sizeof(err)), -1);
     assert_string_equal(err, "malformed name 'a.b' for MODEL: expected catalog.schema.model");
     assert_int_equal(policy_name_parse(POLICY_KIND_CATALOG, "`a", 2, buf, &o, err, sizeof(err)),
                      -1);

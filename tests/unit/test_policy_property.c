@@ -75,7 +75,9 @@ static struct ref_principal rand_principal(void)
     int k = (int)rnd(3);
     p.kind = k == 0 ? POLICY_PRINCIPAL_USER : k == 1 ? POLICY_PRINCIPAL_GROUP : POLICY_PRINCIPAL_SP;
     snprintf(p.name, sizeof(p.name), "%s",
-             k == 0 ? users[rnd(4)] : k == 1 ? groups[rnd(4)] : sps[rnd(2)]);
+             k == 0   ? users[rnd(4)]
+             : k == 1 ? groups[rnd(4)]
+                      : sps[rnd(2)]);
     return p;
 }
 
@@ -107,8 +109,9 @@ static void sec_text(struct sec s, char *buf, size_t n)
 static void principal_text(struct ref_principal p, char *buf, size_t n)
 {
     snprintf(buf, n, "`%s%s`",
-             p.kind == POLICY_PRINCIPAL_GROUP ? "group:" : p.kind == POLICY_PRINCIPAL_SP ? "sp:"
-                                                                                      : "",
+             p.kind == POLICY_PRINCIPAL_GROUP ? "group:"
+             : p.kind == POLICY_PRINCIPAL_SP  ? "sp:"
+                                              : "",
              p.name);
 }
 
@@ -129,9 +132,9 @@ static void generate(struct ref_policy *rp, char *text, size_t cap)
         } while (!policy_priv_applies(g->priv, g->on.kind));
         /* Bias towards traversal privileges so that many queries get through. */
         if (rnd(3) == 0)
-            g->priv = g->on.kind == POLICY_KIND_CATALOG ? POLICY_PRIV_USE_CATALOG
+            g->priv = g->on.kind == POLICY_KIND_CATALOG  ? POLICY_PRIV_USE_CATALOG
                       : g->on.kind == POLICY_KIND_SCHEMA ? POLICY_PRIV_USE_SCHEMA
-                                                          : g->priv;
+                                                         : g->priv;
         g->to = rand_principal();
         sec_text(g->on, a, sizeof(a));
         principal_text(g->to, b, sizeof(b));
@@ -272,8 +275,8 @@ static bool ref_decide(const struct ref_policy *rp, struct ref_subject *s, enum 
                          covers(rp->grants[i].on, target) && ref_is(s, rp->grants[i].to);
     } else {
         bool use_cat = owns[0] || ref_granted(rp, s, POLICY_PRIV_USE_CATALOG, path[0]);
-        bool use_sch = depth < 2 || owns[0] || owns[1] ||
-                       ref_granted(rp, s, POLICY_PRIV_USE_SCHEMA, path[1]);
+        bool use_sch =
+            depth < 2 || owns[0] || owns[1] || ref_granted(rp, s, POLICY_PRIV_USE_SCHEMA, path[1]);
         bool main = owns[depth - 1] || ref_granted(rp, s, p, target) ||
                     ((p == POLICY_PRIV_MANAGE || p == POLICY_PRIV_USE_SCHEMA) && parent_owner);
         if (target.kind == POLICY_KIND_CATALOG && p == POLICY_PRIV_USE_CATALOG)
@@ -352,8 +355,8 @@ static void test_engine_matches_reference(void **state)
         }
         policy_snapshot_unref(s);
     }
-    print_message("%zu decisions compared (%zu allowed, %zu via admin only)\n", decisions,
-                  allowed, admin_only);
+    print_message("%zu decisions compared (%zu allowed, %zu via admin only)\n", decisions, allowed,
+                  admin_only);
     /* The generator must exercise both outcomes substantially. */
     assert_true(allowed > decisions / 20);
     assert_true(allowed < decisions - decisions / 20);
