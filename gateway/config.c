@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/authn_conf.h"
 #include "util/log.h"
 
 #define SEC(T, f) offsetof(T, f)
@@ -24,8 +25,26 @@ static const struct conf_key server_keys[] = {
     {"shutdown_timeout", CONF_DURATION, SEC(struct server_conf, shutdown_timeout_ms), 0, 3600000,
      NULL, false},
     {"ready_file", CONF_STRING, SEC(struct server_conf, ready_file), 0, 0, NULL, false},
+    {"public_endpoints", CONF_LIST, SEC(struct server_conf, public_endpoints), 0, 0, NULL, false},
     {NULL, 0, 0, 0, 0, NULL, false},
 };
+
+/* Only MLflow's health check and the UI's static assets may be reached anonymously: every
+ * other route names or lists tracked objects. */
+static void server_check(void *p, const struct conf_pos *pos, struct conf_diag *d)
+{
+    struct server_conf *s = p;
+    for (char **e = s->public_endpoints; e && *e; e++) {
+        if (strcmp(*e, "health") == 0)
+            s->public_health = true;
+        else if (strcmp(*e, "ui") == 0)
+            s->public_ui = true;
+        else
+            conf_diag_add(d, pos->file, pos->line, pos->column,
+                          "[server] public_endpoints: '%s' cannot be public (allowed: health, ui)",
+                          *e);
+    }
+}
 
 static void server_defaults(void *p)
 {
@@ -36,10 +55,14 @@ static void server_defaults(void *p)
     s->shutdown_timeout_ms = 10000;
 }
 
+static const char *const client_cert_modes[] = {"optional", "required", NULL};
 static const struct conf_key listener_keys[] = {
     {"address", CONF_ADDRESS, SEC(struct listener_conf, address), 0, 0, NULL, true},
     {"tls_cert", CONF_STRING, SEC(struct listener_conf, tls_cert), 0, 0, NULL, false},
     {"tls_key", CONF_STRING, SEC(struct listener_conf, tls_key), 0, 0, NULL, false},
+    {"tls_client_ca", CONF_STRING, SEC(struct listener_conf, tls_client_ca), 0, 0, NULL, false},
+    {"tls_client_cert", CONF_ENUM, SEC(struct listener_conf, tls_client_cert), 0, 0,
+     client_cert_modes, false},
     {NULL, 0, 0, 0, 0, NULL, false},
 };
 
@@ -49,11 +72,15 @@ static void listener_check(void *p, const struct conf_pos *pos, struct conf_diag
     if (!!l->tls_cert != !!l->tls_key)
         conf_diag_add(d, pos->file, pos->line, pos->column,
                       "[listener]: tls_cert and tls_key must be given together");
-    const char *files[2] = {l->tls_cert, l->tls_key};
-    for (int i = 0; i < 2; i++)
+    if (l->tls_client_ca && !l->tls_cert)
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[listener]: tls_client_ca needs a TLS listener (tls_cert and tls_key)");
+    const char *files[3] = {l->tls_cert, l->tls_key, l->tls_client_ca};
+    static const char *const names[3] = {"tls_cert", "tls_key", "tls_client_ca"};
+    for (int i = 0; i < 3; i++)
         if (files[i] && access(files[i], R_OK) != 0)
             conf_diag_add(d, pos->file, pos->line, pos->column, "[listener]: cannot read %s '%s'",
-                          i ? "tls_key" : "tls_cert", files[i]);
+                          names[i], files[i]);
 }
 
 static const struct conf_key upstream_keys[] = {
@@ -178,6 +205,19 @@ static const struct conf_key admin_keys[] = {
     {NULL, 0, 0, 0, 0, NULL, false},
 };
 
+static const struct conf_key policy_keys[] = {
+    {"paths", CONF_LIST, SEC(struct policy_conf, paths), 0, 0, NULL, true},
+    {"watch_interval", CONF_DURATION, SEC(struct policy_conf, watch_interval_ms), 0, 86400000, NULL,
+     false},
+    {NULL, 0, 0, 0, 0, NULL, false},
+};
+
+static void policy_defaults(void *p)
+{
+    struct policy_conf *pc = p;
+    pc->watch_interval_ms = 2000;
+}
+
 static void admin_defaults(void *p)
 {
     struct admin_conf *a = p;
@@ -187,7 +227,7 @@ static void admin_defaults(void *p)
 #define ROOT(f) offsetof(struct warden_config, f)
 static const struct conf_section sections[] = {
     {"server", sizeof(struct server_conf), false, server_keys, ROOT(server), 0, CONF_NO_LABEL,
-     server_defaults, NULL},
+     server_defaults, server_check},
     {"listener", sizeof(struct listener_conf), true, listener_keys, ROOT(listeners),
      ROOT(nlisteners), offsetof(struct listener_conf, label), NULL, listener_check},
     {"upstream", sizeof(struct upstream_conf), false, upstream_keys, ROOT(upstream), 0,
@@ -198,6 +238,13 @@ static const struct conf_section sections[] = {
      CONF_NO_LABEL, timeouts_defaults, NULL},
     {"admin", sizeof(struct admin_conf), false, admin_keys, ROOT(admin), 0, CONF_NO_LABEL,
      admin_defaults, NULL},
+    {"auth", sizeof(struct authn_config), false, authn_conf_keys, ROOT(auth), 0, CONF_NO_LABEL,
+     authn_conf_set_defaults, authn_conf_check},
+    {"issuer", sizeof(struct authn_issuer_config), true, authn_issuer_conf_keys, ROOT(issuers),
+     ROOT(nissuers), offsetof(struct authn_issuer_config, name), authn_issuer_conf_set_defaults,
+     authn_issuer_conf_check},
+    {"policy", sizeof(struct policy_conf), false, policy_keys, ROOT(policy), 0, CONF_NO_LABEL,
+     policy_defaults, NULL},
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -216,6 +263,13 @@ struct warden_config *config_load(const char *path, struct conf_diag *diag)
             conf_diag_add(diag, path, 1, 1, "no [listener] section: Warden would accept nothing");
         if (!cfg->upstream.url && rc == 0)
             conf_diag_add(diag, path, 1, 1, "no [upstream] section with a url");
+        bool mtls = false;
+        for (size_t i = 0; i < cfg->nlisteners; i++)
+            mtls |= cfg->listeners[i].tls_client_ca != NULL;
+        /* No accidental open proxy: some method must be able to authenticate someone. */
+        struct conf_pos pos = {path, 1, 1};
+        cfg->auth_methods =
+            authn_conf_check_all(&cfg->auth, cfg->issuers, cfg->nissuers, mtls, &pos, diag);
     }
     if (diag->n > 0) {
         config_free(cfg);

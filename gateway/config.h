@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/authn_conf.h"
 #include "util/conf.h"
 
 struct server_conf {
@@ -19,6 +20,9 @@ struct server_conf {
     int log_level;   /* enum log_level */
     int64_t shutdown_timeout_ms;
     char *ready_file;
+    char **public_endpoints; /* "health", "ui": reachable without a credential */
+    /* derived */
+    bool public_health, public_ui;
 };
 
 struct listener_conf {
@@ -26,6 +30,8 @@ struct listener_conf {
     char *address;
     char *tls_cert;
     char *tls_key;
+    char *tls_client_ca; /* request client certificates verified against this CA (mTLS) */
+    int tls_client_cert; /* 0 = optional, 1 = required */
 };
 
 struct upstream_conf {
@@ -60,6 +66,11 @@ struct admin_conf {
     char *address;
 };
 
+struct policy_conf {
+    char **paths;              /* files or directories of *.policy files, in order */
+    int64_t watch_interval_ms; /* poll the files for changes; 0 = only SIGHUP/admin reload */
+};
+
 struct warden_config {
     char *path;
     struct server_conf server;
@@ -69,6 +80,11 @@ struct warden_config {
     struct limits_conf limits;
     struct timeouts_conf timeouts;
     struct admin_conf admin;
+    struct authn_config auth;
+    struct authn_issuer_config *issuers;
+    size_t nissuers;
+    struct policy_conf policy;
+    unsigned auth_methods; /* enum authn_method_flag bits, resolved by config_load() */
 };
 
 /*

@@ -2,8 +2,8 @@
  * main: the warden daemon's entry point. Parses the command line, loads and validates the
  * configuration (all errors reported as file:line:column), binds every listener (one
  * SO_REUSEPORT socket per worker), starts the workers and the admin plane, writes the ready
- * file, then waits for signals on the main thread: SIGTERM/SIGINT drain and exit, SIGHUP is
- * logged (reloadable state arrives with the policy module). Nothing else lives here.
+ * file, then waits for signals on the main thread: SIGTERM/SIGINT drain and exit, SIGHUP
+ * reloads the policy and the authentication material. Nothing else lives here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +17,10 @@
 #include <event2/thread.h>
 
 #include "admin/admin.h"
+#include "admin/reload.h"
+#include "auth/authn.h"
 #include "config.h"
+#include "policy/store.h"
 #include "net/listener.h"
 #include "net/tls.h"
 #include "net/worker.h"
@@ -124,12 +127,49 @@ int main(int argc, char **argv)
         conf_diag_clear(&diag);
         return 1;
     }
+    log_setup((enum log_level)cfg->server.log_level, (enum log_format)cfg->server.log_format);
+    char err[512];
+    bool mtls = false;
+    for (size_t i = 0; i < cfg->nlisteners; i++)
+        mtls |= cfg->listeners[i].tls_client_ca != NULL;
+    /* Key files, PAT and revocation files and the policy are loaded now, so that --check and
+     * start-up refuse what the running daemon would refuse. */
+    struct authn *authn =
+        authn_new(&cfg->auth, cfg->issuers, cfg->nissuers, mtls, err, sizeof(err));
+    if (!authn) {
+        fprintf(stderr, "%s: authentication: %s\n", config_path, err);
+        config_free(cfg);
+        return 1;
+    }
+    struct policy_store *policy = NULL;
+    if (cfg->policy.paths) {
+        size_t np = 0;
+        while (cfg->policy.paths[np])
+            np++;
+        policy = policy_store_new((const char *const *)cfg->policy.paths, np);
+        struct policy_diag pd;
+        policy_diag_init(&pd);
+        bool changed;
+        if (!policy || policy_store_reload(policy, &pd, &changed) != 0) {
+            for (size_t i = 0; i < pd.count; i++)
+                fprintf(stderr, "%s\n", pd.v[i].text);
+            fprintf(stderr, "%s: policy refused (%zu error%s)\n", config_path, pd.count,
+                    pd.count == 1 ? "" : "s");
+            policy_diag_deinit(&pd);
+            policy_store_free(policy);
+            authn_free(authn);
+            config_free(cfg);
+            return 1;
+        }
+        policy_diag_deinit(&pd);
+    }
     if (check_only) {
         printf("%s: configuration ok\n", config_path);
+        policy_store_free(policy);
+        authn_free(authn);
         config_free(cfg);
         return 0;
     }
-    log_setup((enum log_level)cfg->server.log_level, (enum log_format)cfg->server.log_format);
 
     int rc = 1;
     int nworkers = (int)cfg->server.workers;
@@ -142,8 +182,8 @@ int main(int argc, char **argv)
     int *fds = calloc(cfg->nlisteners * (size_t)nworkers, sizeof(int));
     SSL_CTX **tls = calloc(cfg->nlisteners, sizeof(*tls));
     struct admin *admin = NULL;
-    struct worker_shared shared = {.cfg = cfg, .tls = tls};
-    char err[512];
+    struct worker_shared shared = {.cfg = cfg, .tls = tls, .authn = authn, .policy = policy};
+    struct reload_ctx reload = {.policy = policy, .authn = authn};
     if (!workers || !ports || !fds || !tls)
         goto out;
     for (size_t i = 0; i < cfg->nlisteners * (size_t)nworkers; i++)
@@ -162,10 +202,15 @@ int main(int argc, char **argv)
     }
     if (resolve_upstream(&cfg->upstream, &shared) < 0)
         goto out;
+    if (authn_start(authn, err, sizeof(err)) != 0) {
+        log_error("authentication: %s", err);
+        goto out;
+    }
     for (size_t i = 0; i < cfg->nlisteners; i++) {
         const struct listener_conf *l = &cfg->listeners[i];
         if (l->tls_cert) {
-            tls[i] = tls_server_ctx_new(l->tls_cert, l->tls_key, err, sizeof(err));
+            tls[i] = tls_server_ctx_new(l->tls_cert, l->tls_key, l->tls_client_ca,
+                                        l->tls_client_cert == 1, err, sizeof(err));
             if (!tls[i]) {
                 log_error("listener %s: %s", l->address, err);
                 goto out;
@@ -181,7 +226,8 @@ int main(int argc, char **argv)
         }
     }
     admin = admin_new(cfg->admin.address, (const struct sockaddr *)&shared.upstream_addr,
-                      shared.upstream_addrlen, err, sizeof(err));
+                      shared.upstream_addrlen, &reload, cfg->policy.watch_interval_ms, err,
+                      sizeof(err));
     if (!admin) {
         log_error("%s", err);
         goto out;
@@ -221,7 +267,7 @@ int main(int argc, char **argv)
         if (sigwait(&sigs, &sig) != 0)
             continue;
         if (sig == SIGHUP) {
-            log_info("SIGHUP received: nothing to reload yet in this configuration");
+            reload_all(&reload, "SIGHUP", NULL, 0);
             continue;
         }
         log_info("signal %d received: draining (deadline %lld ms)", sig,
@@ -250,6 +296,8 @@ out:
     free(fds);
     free(ports);
     free(workers);
+    authn_free(authn);
+    policy_store_free(policy);
     config_free(cfg);
     return rc;
 }

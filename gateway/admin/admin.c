@@ -20,7 +20,10 @@
 #include <event2/keyvalq_struct.h>
 
 #include "admin/metrics.h"
+#include "admin/reload.h"
+#include "auth/authn.h"
 #include "net/listener.h"
+#include "policy/store.h"
 
 struct admin {
     struct event_base *base;
@@ -30,7 +33,59 @@ struct admin {
     int port;
     struct sockaddr_storage upstream;
     socklen_t uplen;
+    struct reload_ctx reload;
+    struct event *watch_ev;
 };
+
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin *a = arg;
+    reload_if_changed(&a->reload);
+}
+
+/* Figures owned by other modules, appended to the core metrics. */
+static size_t render_extra(const struct admin *a, char *buf, size_t cap)
+{
+    size_t n = 0;
+#define OUT(...)                                                                                   \
+    do {                                                                                           \
+        if (n < cap)                                                                               \
+            n += (size_t)snprintf(buf + n, cap - n, __VA_ARGS__);                                  \
+    } while (0)
+    if (a->reload.policy) {
+        struct policy_store_stats st;
+        policy_store_stats(a->reload.policy, &st);
+        OUT("# HELP warden_policy_reloads_total Policy reload attempts by result.\n"
+            "# TYPE warden_policy_reloads_total counter\n"
+            "warden_policy_reloads_total{result=\"ok\"} %llu\n"
+            "warden_policy_reloads_total{result=\"failed\"} %llu\n",
+            (unsigned long long)st.reloads_ok, (unsigned long long)st.reloads_failed);
+        OUT("# HELP warden_policy_generation Policy snapshots swapped in since start.\n"
+            "# TYPE warden_policy_generation gauge\nwarden_policy_generation %llu\n",
+            (unsigned long long)st.generation);
+        OUT("# HELP warden_policy_info The policy version in force.\n"
+            "# TYPE warden_policy_info gauge\nwarden_policy_info{version=\"%s\"} 1\n",
+            st.version);
+    }
+    if (a->reload.authn) {
+        struct authn_stats as;
+        authn_get_stats(a->reload.authn, &as);
+        OUT("# HELP warden_auth_total Authentication outcomes.\n"
+            "# TYPE warden_auth_total counter\n"
+            "warden_auth_total{result=\"cache_hit\"} %llu\n"
+            "warden_auth_total{result=\"verified\"} %llu\n"
+            "warden_auth_total{result=\"invalid\"} %llu\n"
+            "warden_auth_total{result=\"pending\"} %llu\n",
+            (unsigned long long)as.cache_hits, (unsigned long long)as.verified,
+            (unsigned long long)as.invalid, (unsigned long long)as.pending);
+        OUT("# HELP warden_auth_key_refetches_total JWKS refetches for unknown key ids.\n"
+            "# TYPE warden_auth_key_refetches_total counter\n"
+            "warden_auth_key_refetches_total %llu\n",
+            (unsigned long long)as.refetches);
+    }
+#undef OUT
+    return n < cap ? n : cap;
+}
 
 static bool upstream_reachable(const struct admin *a)
 {
@@ -67,6 +122,22 @@ static void on_request(struct evhttp_request *req, void *arg)
     struct admin *a = arg;
     const char *uri = evhttp_request_get_uri(req);
     enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    if (m == EVHTTP_REQ_POST && strcmp(uri, "/reload") == 0) {
+        char *out = malloc(65536);
+        if (!out) {
+            evhttp_send_error(req, 500, NULL);
+            return;
+        }
+        int rc = reload_all(&a->reload, "admin API", out, 65536);
+        struct evbuffer *b = evbuffer_new();
+        evbuffer_add(b, out, strlen(out));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                          "application/json");
+        evhttp_send_reply(req, rc == 0 ? 200 : 422, rc == 0 ? "OK" : "Policy Refused", b);
+        evbuffer_free(b);
+        free(out);
+        return;
+    }
     if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
         reply(req, 405, "application/json",
               "{\"error_code\": \"BAD_REQUEST\", \"message\": \"method not allowed\"}\n", 65);
@@ -86,6 +157,7 @@ static void on_request(struct evhttp_request *req, void *arg)
             return;
         }
         size_t n = metrics_render(buf, 65536);
+        n += render_extra(a, buf + n, 65536 - n);
         reply(req, 200, "text/plain; version=0.0.4", buf, n);
         free(buf);
     } else {
@@ -96,7 +168,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 }
 
 struct admin *admin_new(const char *address, const struct sockaddr *upstream, socklen_t uplen,
-                        char *err, size_t errlen)
+                        const struct reload_ctx *reload, int64_t watch_ms, char *err, size_t errlen)
 {
     struct admin *a = calloc(1, sizeof(*a));
     if (!a) {
@@ -105,6 +177,7 @@ struct admin *admin_new(const char *address, const struct sockaddr *upstream, so
     }
     memcpy(&a->upstream, upstream, uplen);
     a->uplen = uplen;
+    a->reload = *reload;
     int port = 0;
     char e[256];
     int fd = listener_bind(address, &port, e, sizeof(e));
@@ -124,6 +197,14 @@ struct admin *admin_new(const char *address, const struct sockaddr *upstream, so
     evhttp_set_max_headers_size(a->http, 8192);
     evhttp_set_max_body_size(a->http, 65536);
     evhttp_set_timeout(a->http, 10);
+    if (a->reload.policy && watch_ms > 0) {
+        struct timeval tv = {watch_ms / 1000, (watch_ms % 1000) * 1000};
+        a->watch_ev = event_new(a->base, -1, EV_PERSIST, on_watch, a);
+        if (!a->watch_ev || event_add(a->watch_ev, &tv) != 0) {
+            snprintf(err, errlen, "admin: cannot start the policy file watcher");
+            goto fail;
+        }
+    }
     return a;
 fail:
     admin_free(a);
@@ -164,6 +245,8 @@ void admin_free(struct admin *a)
     if (!a)
         return;
     admin_stop(a);
+    if (a->watch_ev)
+        event_free(a->watch_ev);
     if (a->http)
         evhttp_free(a->http);
     if (a->base)

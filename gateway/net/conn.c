@@ -35,7 +35,10 @@
 #include <event2/event.h>
 
 #include "admin/metrics.h"
+#include "auth/authn.h"
 #include "config.h"
+#include "net/gate.h"
+#include "policy/policy.h"
 #include "net/http1.h"
 #include "net/upstream.h"
 #include "net/worker.h"
@@ -79,7 +82,11 @@ struct conn {
     bool resp_rechunk; /* response re-chunked towards the client */
     int status;
     size_t head_scanned; /* bytes of the pending head already searched for a line end */
-    char *replay;        /* copy of the upstream head of a body-less request, for one retry */
+    const struct principal *principal; /* who this exchange runs as (NULL: public) */
+    struct policy_snapshot *policy;    /* the policy this exchange is decided under */
+    struct authn_waiter *waiter;       /* parked on a JWT key refetch */
+    bool auth_waited;                  /* already parked once for this request */
+    char *replay; /* copy of the upstream head of a body-less request, for one retry */
     size_t replay_len;
     struct timespec t_start;
     char request_id[129];
@@ -214,6 +221,18 @@ static uint64_t elapsed_us(const struct timespec *t0)
            (uint64_t)((now.tv_nsec - t0->tv_nsec) / 1000);
 }
 
+/* Drop what belongs to the current exchange only. */
+static void exchange_release(struct conn *c)
+{
+    free(c->replay);
+    c->replay = NULL;
+    principal_release(c->principal);
+    c->principal = NULL;
+    policy_snapshot_unref(c->policy);
+    c->policy = NULL;
+    c->auth_waited = false;
+}
+
 void conn_free(struct conn *c)
 {
     if (!c)
@@ -228,9 +247,11 @@ void conn_free(struct conn *c)
         c->next->prev = c->prev;
     w->nconns--;
     upstream_discard(c->up);
+    if (c->waiter)
+        authn_wait_cancel(w->shared->authn, c->waiter);
+    exchange_release(c);
     event_free(c->timer);
     bufferevent_free(c->cbev);
-    free(c->replay);
     c->magic = 0;
     free(c);
     atomic_fetch_sub_explicit(&g_metrics.active_connections, 1, memory_order_relaxed);
@@ -267,6 +288,8 @@ static void resume_reading(struct conn *c)
                             BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
 
+static void try_parse_head(struct conn *c);
+
 static void account(struct conn *c)
 {
     metrics_request_done(c->status, elapsed_us(&c->t_start));
@@ -274,33 +297,24 @@ static void account(struct conn *c)
               http1_method_name(c->method), c->status, c->request_id);
 }
 
-/* Drop the upstream (not reusable) and end the exchange with an error of Warden's own. The
- * connection stays open only when the request was fully read and the client keeps alive. */
-static void reply_error(struct conn *c, int status, const char *message, bool force_close)
+/* Drop the upstream (not reusable) and end the exchange with an answer of Warden's own: body
+ * is JSON; extra is one more header line ("Name: value\r\n") or NULL. The connection stays
+ * open only when the request was fully read and the client keeps alive. */
+static void reply(struct conn *c, int status, const char *extra, const char *body, size_t blen,
+                  bool force_close)
 {
     upstream_discard(c->up);
     c->up = NULL;
-    free(c->replay);
-    c->replay = NULL;
+    exchange_release(c);
     bool close = force_close || c->closing || !c->keep_alive || c->rq != RQ_DONE;
-    char body[700];
-    int blen = snprintf(body, sizeof(body), "{\"error_code\": \"%s\", \"message\": \"",
-                        error_code_for(status));
-    for (const char *m = message; *m && blen < (int)sizeof(body) - 8; m++) {
-        unsigned char ch = (unsigned char)*m;
-        if (ch == '"' || ch == '\\')
-            body[blen++] = '\\';
-        body[blen++] = ch >= 0x20 ? (char)ch : ' ';
-    }
-    blen += snprintf(body + blen, sizeof(body) - (size_t)blen, "\"}");
     struct evbuffer *out = bufferevent_get_output(c->cbev);
     evbuffer_add_printf(out,
-                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-                        "Content-Length: %d\r\nX-Request-Id: %s\r\nConnection: %s\r\n\r\n",
-                        status, reason_phrase(status), blen, c->request_id,
+                        "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n%s"
+                        "Content-Length: %zu\r\nX-Request-Id: %s\r\nConnection: %s\r\n\r\n",
+                        status, reason_phrase(status), extra ? extra : "", blen, c->request_id,
                         close ? "close" : "keep-alive");
     if (c->method != HTTP1_M_HEAD)
-        evbuffer_add(out, body, (size_t)blen);
+        evbuffer_add(out, body, blen);
     c->status = status;
     account(c);
     c->rs = RS_DONE;
@@ -313,6 +327,21 @@ static void reply_error(struct conn *c, int status, const char *message, bool fo
     bufferevent_set_timeouts(c->cbev, NULL, &c->w->tv_client_write);
     tv_arm(c->timer, &c->w->tv_keepalive);
     resume_reading(c);
+}
+
+static void reply_error(struct conn *c, int status, const char *message, bool force_close)
+{
+    char body[700];
+    int blen = snprintf(body, sizeof(body), "{\"error_code\": \"%s\", \"message\": \"",
+                        error_code_for(status));
+    for (const char *m = message; *m && blen < (int)sizeof(body) - 8; m++) {
+        unsigned char ch = (unsigned char)*m;
+        if (ch == '"' || ch == '\\')
+            body[blen++] = '\\';
+        body[blen++] = ch >= 0x20 ? (char)ch : ' ';
+    }
+    blen += snprintf(body + blen, sizeof(body) - (size_t)blen, "\"}");
+    reply(c, status, NULL, body, (size_t)blen, force_close);
 }
 
 /* Refuse before any exchange state exists (framing errors, limits). Always closes. */
@@ -506,6 +535,20 @@ static void build_upstream_head(struct conn *c, struct out *o, const struct toke
     PUTS(o, "\r\n");
 }
 
+/* The JWT key refetch this request waited for has finished: parse the parked head again and
+ * decide (this time without waiting). */
+static void on_auth_ready(void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    c->waiter = NULL;
+    if (c->closing)
+        return;
+    bufferevent_enable(c->cbev, EV_READ);
+    c->rq = RQ_IDLE;
+    try_parse_head(c);
+}
+
 /* A complete request head of n bytes is at the front of the client input. */
 static void process_request(struct conn *c, size_t n)
 {
@@ -548,6 +591,41 @@ static void process_request(struct conn *c, size_t n)
         refuse(c, 400, "too many Connection options");
         return;
     }
+    bool has_body =
+        c->req_body == HTTP1_BODY_CHUNKED || (c->req_body == HTTP1_BODY_LENGTH && c->req_left > 0);
+
+    struct gate_result g;
+    SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->cbev) : NULL;
+    switch (gate_check(w, r, ssl, &g)) {
+    case GATE_FORWARD:
+        c->principal = g.principal;
+        break;
+    case GATE_PENDING:
+        if (!c->auth_waited &&
+            authn_wait(w->shared->authn, w->base, on_auth_ready, c, &c->waiter) == 0) {
+            /* Park: the head stays in the input buffer and is parsed again on wake-up. */
+            c->auth_waited = true;
+            bufferevent_disable(c->cbev, EV_READ);
+            return;
+        }
+        refuse(c, 503, "signing keys are being refreshed; retry");
+        return;
+    case GATE_DENY: {
+        /* Without the body: the head alone was the request, keep-alive may go on. With one:
+         * never invite it (no 100 Continue); close instead of reading it. */
+        if (!has_body) {
+            evbuffer_drain(bufferevent_get_input(c->cbev), n);
+            c->rq = RQ_DONE;
+        }
+        char extra[400];
+        extra[0] = '\0';
+        if (g.www_authenticate[0])
+            snprintf(extra, sizeof(extra), "WWW-Authenticate: %s\r\n", g.www_authenticate);
+        reply(c, g.status, extra, g.body, g.body_len, false);
+        return;
+    }
+    }
+    c->policy = policy_snapshot_ref(worker_policy(w));
 
     struct out o = {w->scratch, 0, w->scratch_cap, false};
     build_upstream_head(c, &o, &tok);
@@ -556,13 +634,9 @@ static void process_request(struct conn *c, size_t n)
         refuse(c, 431, "request head too large to forward");
         return;
     }
-    bool has_body =
-        c->req_body == HTTP1_BODY_CHUNKED || (c->req_body == HTTP1_BODY_LENGTH && c->req_left > 0);
     if (c->req_body == HTTP1_BODY_CHUNKED)
         http1_chunked_init(&c->req_chunk);
     c->rq = has_body ? RQ_BODY : RQ_DONE;
-    free(c->replay);
-    c->replay = NULL;
     if (!has_body) {
         /* Keep the head so a request that meets a stale pooled connection can be replayed
          * once on a fresh one: it has no body, so replaying it is exactly the same request. */
@@ -737,8 +811,7 @@ static void exchange_done(struct conn *c)
 {
     struct worker *w = c->w;
     account(c);
-    free(c->replay);
-    c->replay = NULL;
+    exchange_release(c);
     if (c->up) {
         if (c->up_reusable && c->rq == RQ_DONE)
             upstream_release(c->up);

@@ -15,7 +15,8 @@ static void ossl_error(char *err, size_t errlen, const char *what, const char *f
     ERR_clear_error();
 }
 
-SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, char *err, size_t errlen)
+SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, const char *client_ca,
+                            bool required, char *err, size_t errlen)
 {
     SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
     if (!ctx) {
@@ -37,6 +38,20 @@ SSL_CTX *tls_server_ctx_new(const char *cert_file, const char *key_file, char *e
     if (SSL_CTX_check_private_key(ctx) != 1) {
         ossl_error(err, errlen, "private key does not match certificate", key_file);
         goto fail;
+    }
+    if (client_ca) {
+        if (SSL_CTX_load_verify_locations(ctx, client_ca, NULL) != 1) {
+            ossl_error(err, errlen, "cannot load client CA", client_ca);
+            goto fail;
+        }
+        STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(client_ca);
+        if (names)
+            SSL_CTX_set_client_CA_list(ctx, names);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | (required ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+                           NULL);
+        SSL_CTX_set_verify_depth(ctx, 4);
+        static const unsigned char sid[] = "warden";
+        SSL_CTX_set_session_id_context(ctx, sid, sizeof(sid) - 1);
     }
     return ctx;
 fail:

@@ -17,6 +17,9 @@
 #include <event2/listener.h>
 
 #include "admin/metrics.h"
+#include "auth/authn.h"
+#include "mlflow/target.h"
+#include "policy/store.h"
 #include "config.h"
 #include "net/conn.h"
 #include "net/upstream.h"
@@ -134,8 +137,12 @@ struct worker *worker_new(const struct worker_shared *sh, int id, const int *fds
     /* Room for the client's head plus what Warden adds (Host, X-Forwarded-*, framing). */
     w->scratch_cap = (size_t)cfg->limits.header_bytes * 2 + 4096;
     w->scratch = malloc(w->scratch_cap);
+    w->target_buf_cap = (size_t)cfg->limits.request_line;
+    w->target_buf = malloc(w->target_buf_cap);
+    w->target = malloc(sizeof(*w->target));
+    w->authn_cache = authn_cache_new(sh->authn, (size_t)cfg->auth.cache_size);
     w->base = event_base_new();
-    if (!w->scratch || !w->base) {
+    if (!w->scratch || !w->target_buf || !w->target || !w->authn_cache || !w->base) {
         snprintf(err, errlen, "cannot create event loop");
         goto fail;
     }
@@ -180,6 +187,14 @@ int worker_start(struct worker *w)
     return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
 }
 
+struct policy_snapshot *worker_policy(struct worker *w)
+{
+    if (!w->shared->policy)
+        return NULL;
+    policy_store_refresh(w->shared->policy, &w->policy, &w->policy_gen);
+    return w->policy;
+}
+
 void worker_request_stop(struct worker *w, int64_t deadline_ms)
 {
     struct timeval tv;
@@ -211,6 +226,10 @@ void worker_free(struct worker *w)
     if (w->base)
         event_base_free(w->base);
     free(w->scratch);
+    free(w->target_buf);
+    free(w->target);
+    authn_cache_free(w->authn_cache);
+    policy_snapshot_unref(w->policy);
     w->magic = 0;
     free(w);
 }

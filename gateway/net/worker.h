@@ -19,6 +19,11 @@
 
 struct warden_config;
 struct conn;
+struct authn;
+struct authn_cache;
+struct policy_store;
+struct target;
+struct policy_snapshot;
 
 /* Read-only state shared by every worker, built by main before the workers start. */
 struct worker_shared {
@@ -26,6 +31,8 @@ struct worker_shared {
     SSL_CTX **tls; /* per configured listener; NULL for plain TCP */
     struct sockaddr_storage upstream_addr;
     socklen_t upstream_addrlen;
+    struct authn *authn;         /* shared, thread-safe on the request path */
+    struct policy_store *policy; /* NULL when no [policy] is configured */
 };
 
 struct worker_listener {
@@ -53,6 +60,12 @@ struct worker {
     uint64_t rng[2];
     char *scratch; /* builds one message head at a time (the loop is single-threaded) */
     size_t scratch_cap;
+    struct target *target; /* one canonicalised request-target at a time */
+    char *target_buf;
+    size_t target_buf_cap;
+    struct authn_cache *authn_cache;
+    struct policy_snapshot *policy; /* this worker's reference to the current policy */
+    uint64_t policy_gen;
     struct http1_limits req_limits, resp_limits;
     struct timeval tv_header, tv_body_idle, tv_keepalive, tv_up_connect, tv_first_byte, tv_up_idle,
         tv_client_write;
@@ -69,6 +82,10 @@ void worker_free(struct worker *w);
 
 /* 32 lower-case hex characters + NUL from the worker's PRNG (request ids). */
 void worker_random_id(struct worker *w, char out[33]);
+
+/* The policy snapshot current for a request starting now (refreshed lock-free when the store
+ * has swapped); the worker holds the reference; NULL when no policy is configured. */
+struct policy_snapshot *worker_policy(struct worker *w);
 
 /* Called by conn.c when a connection closes, so draining can finish. */
 void worker_conn_closed(struct worker *w);

@@ -33,7 +33,7 @@ void policy_diag_deinit(struct policy_diag *d)
     memset(d, 0, sizeof(*d));
 }
 
-static char *vformat(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static char *vformat(const char *fmt, va_list ap)
 {
     va_list ap2;
     va_copy(ap2, ap);

@@ -1,0 +1,87 @@
+/*
+ * gate: see gate.h. Public endpoints are recognised on the canonical path only (the target is
+ * decoded once by mlflow/target and must be free of dot segments and escapes), so no spelling
+ * of a private route can pass as public.
+ */
+#include "net/gate.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/authn.h"
+#include "config.h"
+#include "mlflow/target.h"
+#include "net/worker.h"
+
+static bool starts_with(const char *p, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return n >= l && memcmp(p, lit, l) == 0;
+}
+
+/* GET/HEAD of MLflow's health check or the UI's static assets, when configured public. */
+static bool is_public(struct worker *w, const struct http1_request *r)
+{
+    const struct server_conf *s = &w->cfg->server;
+    if (r->method != HTTP1_M_GET && r->method != HTTP1_M_HEAD)
+        return false;
+    if (!s->public_health && !s->public_ui)
+        return false;
+    if (!starts_with(r->target, r->target_len, "/health") &&
+        !starts_with(r->target, r->target_len, "/static-files/") &&
+        !starts_with(r->target, r->target_len, "/build/"))
+        return false;
+    struct target_error err;
+    if (r->target_len > w->target_buf_cap || target_parse(r->target, r->target_len, w->target_buf,
+                                                          w->target_buf_cap, w->target, &err) != 0)
+        return false; /* not canonical: let authentication decide, then MLflow */
+    const struct target *t = w->target;
+    if (s->public_health && target_str_eq(t->path, "/health"))
+        return true;
+    if (s->public_ui && t->nseg >= 2 && !t->trailing_slash &&
+        (target_str_eq(t->seg[0], "static-files") || target_str_eq(t->seg[0], "build")))
+        return true;
+    return false;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+enum gate_verdict gate_check(struct worker *w, const struct http1_request *r, SSL *ssl,
+                             struct gate_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (is_public(w, r)) {
+        out->anonymous = true;
+        return GATE_FORWARD;
+    }
+    struct authn *a = w->shared->authn;
+    struct authn_failure fail = {0};
+    const struct principal *p = NULL;
+    enum authn_result res;
+    const struct http1_header *ah = http1_find(r->headers, r->nheaders, "authorization");
+    X509 *cert =
+        ssl && !ah && (authn_methods(a) & AUTHN_ALLOW_MTLS) ? SSL_get0_peer_certificate(ssl) : NULL;
+    if (cert)
+        res = authn_check_mtls(a, w->authn_cache, cert, now_ms(), &p, &fail);
+    else
+        res = authn_check(a, w->authn_cache, ah ? ah->value : NULL, ah ? ah->value_len : 0,
+                          now_ms(), &p, &fail);
+    if (res == AUTHN_OK) {
+        out->principal = p;
+        return GATE_FORWARD;
+    }
+    if (res == AUTHN_PENDING)
+        return GATE_PENDING;
+    out->status = 401;
+    authn_challenge(a, res, &fail, out->www_authenticate, sizeof(out->www_authenticate));
+    out->body_len = authn_error_body(res, &fail, out->body, sizeof(out->body));
+    if (out->body_len >= sizeof(out->body))
+        out->body_len = sizeof(out->body) - 1;
+    return GATE_DENY;
+}

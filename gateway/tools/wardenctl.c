@@ -1,0 +1,58 @@
+/*
+ * wardenctl: the admin tool. A thin dispatcher: each family of subcommands lives in its own
+ * module (tools/ctl_policy.c: check/explain/test/grants; tools/ctl_auth.c: pat, dev-key,
+ * mint) and shares the daemon's own parsers, so it reports exactly what the daemon would.
+ * `wardenctl check --config FILE` validates a daemon configuration the way `warden --check`
+ * does, and then the policy files it names.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "tools/ctl_auth.h"
+#include "tools/ctl_policy.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: wardenctl COMMAND [options]\n\n"
+            "  check --config FILE          validate a daemon configuration\n"
+            "%s",
+            ctl_policy_usage());
+}
+
+/* check --config FILE: the daemon's configuration; other check forms go to ctl_policy. */
+static int check_config(const char *path)
+{
+    struct conf_diag d = {0};
+    struct warden_config *cfg = config_load(path, &d);
+    for (size_t i = 0; i < d.n && i < d.cap; i++)
+        fprintf(stderr, "%s\n", d.msgs[i]);
+    int rc = cfg ? 0 : 1;
+    if (cfg)
+        printf("%s: configuration ok\n", path);
+    else
+        fprintf(stderr, "%s: configuration refused (%zu error%s)\n", path, d.n,
+                d.n == 1 ? "" : "s");
+    config_free(cfg);
+    conf_diag_clear(&d);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "check") == 0 && argc == 4 && strcmp(argv[2], "--config") == 0)
+        return check_config(argv[3]);
+    if (ctl_policy_handles(cmd))
+        return ctl_policy_main(argc - 1, argv + 1);
+    if (ctl_auth_handles(cmd))
+        return ctl_auth_main(argc - 1, argv + 1);
+    fprintf(stderr, "wardenctl: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
