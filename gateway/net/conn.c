@@ -734,6 +734,40 @@ static void try_parse_head(struct conn *c)
 
 /* ---------------------------------------------------------------- request body */
 
+/* Move n body bytes from in to out without copying, as one chunk of our own when rechunk. */
+static void relay_bytes(struct evbuffer *in, struct evbuffer *out, size_t n, bool rechunk)
+{
+    if (rechunk)
+        evbuffer_add_printf(out, "%zx\r\n", n);
+    evbuffer_remove_buffer(in, out, n);
+    if (rechunk)
+        evbuffer_add(out, "\r\n", 2);
+}
+
+/*
+ * One step of a chunked body from in to out: framing bytes are consumed, chunk data is relayed
+ * (re-chunked by Warden when rechunk, else as plain bytes), and the final chunk is written when
+ * rechunk. Returns what http1_chunked_feed() returned (0 also when in is empty).
+ */
+static int relay_chunked(struct http1_chunked *ch, struct evbuffer *in, struct evbuffer *out,
+                         bool rechunk, struct http1_error *err)
+{
+    struct evbuffer_iovec v;
+    if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+        return 0;
+    size_t consumed = 0, data_len = 0;
+    int r = http1_chunked_feed(ch, v.iov_base, v.iov_len, &consumed, &data_len, err);
+    if (r < 0)
+        return r;
+    if (data_len > 0)
+        relay_bytes(in, out, data_len, rechunk);
+    else
+        evbuffer_drain(in, consumed);
+    if (r == 2 && rechunk)
+        evbuffer_add(out, "0\r\n\r\n", 5);
+    return r;
+}
+
 /* The request has been entirely written to the upstream output buffer. */
 static void request_sent(struct conn *c)
 {
@@ -761,13 +795,8 @@ static void pump_request_body(struct conn *c)
                 request_sent(c);
             continue;
         }
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        size_t consumed = 0, data_len = 0;
         struct http1_error err = {0};
-        int r =
-            http1_chunked_feed(&c->req_chunk, v.iov_base, v.iov_len, &consumed, &data_len, &err);
+        int r = relay_chunked(&c->req_chunk, in, out, true, &err);
         if (r < 0) {
             atomic_fetch_add_explicit(&g_metrics.framing_rejects, 1, memory_order_relaxed);
             /* The upstream already has part of this request: it must not see the rest. */
@@ -779,17 +808,8 @@ static void pump_request_body(struct conn *c)
                 close_after_flush(c);
             return;
         }
-        if (data_len > 0) {
-            evbuffer_add_printf(out, "%zx\r\n", data_len);
-            evbuffer_remove_buffer(in, out, data_len);
-            evbuffer_add(out, "\r\n", 2);
-        } else {
-            evbuffer_drain(in, consumed);
-        }
-        if (r == 2) {
-            evbuffer_add(out, "0\r\n\r\n", 5);
+        if (r == 2)
             request_sent(c);
-        }
     }
 }
 
@@ -863,6 +883,7 @@ static void write_response_head(struct conn *c, size_t head_len)
     }
     if (r->body == HTTP1_BODY_CHUNKED)
         http1_chunked_init(&c->resp_chunk);
+    c->resp_chunk.response = true;
 
     struct out o = {w->scratch, 0, w->scratch_cap, false};
     char line[64];
@@ -969,11 +990,7 @@ static void pump_response_body(struct conn *c)
             size_t take = avail;
             if (c->resp_body == HTTP1_BODY_LENGTH && take > c->resp_left)
                 take = (size_t)c->resp_left;
-            if (c->resp_rechunk)
-                evbuffer_add_printf(out, "%zx\r\n", take);
-            evbuffer_remove_buffer(in, out, take);
-            if (c->resp_rechunk)
-                evbuffer_add(out, "\r\n", 2);
+            relay_bytes(in, out, take, c->resp_rechunk);
             if (c->resp_body == HTTP1_BODY_LENGTH) {
                 c->resp_left -= take;
                 if (c->resp_left == 0) {
@@ -985,13 +1002,8 @@ static void pump_response_body(struct conn *c)
             }
             continue;
         }
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
-        size_t consumed = 0, data_len = 0;
         struct http1_error err = {0};
-        int r =
-            http1_chunked_feed(&c->resp_chunk, v.iov_base, v.iov_len, &consumed, &data_len, &err);
+        int r = relay_chunked(&c->resp_chunk, in, out, c->resp_rechunk, &err);
         if (r < 0) {
             atomic_fetch_add_explicit(&g_metrics.upstream_errors, 1, memory_order_relaxed);
             log_warn("worker %d: malformed chunked response from upstream (request %s)", c->w->id,
@@ -1001,18 +1013,7 @@ static void pump_response_body(struct conn *c)
             close_after_flush(c); /* truncated: no final chunk, so the client sees it */
             return;
         }
-        if (data_len > 0) {
-            if (c->resp_rechunk)
-                evbuffer_add_printf(out, "%zx\r\n", data_len);
-            evbuffer_remove_buffer(in, out, data_len);
-            if (c->resp_rechunk)
-                evbuffer_add(out, "\r\n", 2);
-        } else {
-            evbuffer_drain(in, consumed);
-        }
         if (r == 2) {
-            if (c->resp_rechunk)
-                evbuffer_add(out, "0\r\n\r\n", 5);
             if (evbuffer_get_length(in) > 0)
                 c->up_reusable = false;
             response_done(c);
