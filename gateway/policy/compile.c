@@ -69,7 +69,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-static int idmap_insert(struct idmap *m, uint64_t h, uint32_t id)
+static int idmap_insert(struct idmap *m, uint64_t h, uint32_t id, uint32_t off)
 {
     if ((m->count + 1) * 2 > m->cap) {
         size_t cap = m->cap ? m->cap * 2 : 64;
@@ -95,6 +95,7 @@ static int idmap_insert(struct idmap *m, uint64_t h, uint32_t id)
         j = (j + 1) & (m->cap - 1);
     m->slot[j].hash = h;
     m->slot[j].id = id;
+    m->slot[j].off = off;
     m->count++;
     return 0;
 }
@@ -102,16 +103,55 @@ static int idmap_insert(struct idmap *m, uint64_t h, uint32_t id)
 static void idmap_free(struct idmap *m)
 {
     free(m->slot);
+    memset(m, 0, sizeof(*m));
+}
+
+/* Appends a key record (header + name) to the blob; returns its offset, or PNONE when out of
+ * memory. A record of at most 64 bytes is moved to the next cache line rather than straddle
+ * one, so verifying a look-up touches a single line. */
+static uint32_t blob_add(struct blob *b, const struct key *hdr, const char *name, size_t len)
+{
+    size_t size = (offsetof(struct key, name) + len + 3) & ~(size_t)3;
+    size_t off = b->len;
+    if (size <= 64 && (off & 63) + size > 64)
+        off = (off + 63) & ~(size_t)63;
+    if (off + size > PNONE)
+        return PNONE;
+    if (off + size > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < off + size)
+            cap *= 2;
+        char *p = aligned_alloc(64, cap);
+        if (!p)
+            return PNONE;
+        if (b->len)
+            memcpy(p, b->data, b->len);
+        free(b->data);
+        b->data = p;
+        b->cap = cap;
+    }
+    memset(b->data + b->len, 0, off - b->len);
+    memcpy(b->data + off, hdr, offsetof(struct key, name));
+    if (len)
+        memcpy(b->data + off + offsetof(struct key, name), name, len);
+    memset(b->data + off + offsetof(struct key, name) + len, 0,
+           size - offsetof(struct key, name) - len);
+    b->len = off + size;
+    return (uint32_t)off;
+}
+
+static struct key *blob_key_mut(struct blob *b, uint32_t off)
+{
+    return (struct key *)(void *)(b->data + off);
 }
 
 /* ---- look-ups (also the decision hot path) ---- */
 
-uint32_t snap_find_principal(const struct policy_snapshot *s, enum policy_principal_kind k,
-                             const char *name, size_t len)
+uint32_t snap_find_principal_h(const struct policy_snapshot *s, enum policy_principal_kind k,
+                               const char *name, size_t len, uint64_t h, const struct key **key)
 {
     if (s->prin_map.cap == 0)
         return PNONE;
-    uint64_t h = ph_principal(k, name, len);
     size_t mask = s->prin_map.cap - 1;
     for (size_t j = h & mask;; j = (j + 1) & mask) {
         const struct idslot *sl = &s->prin_map.slot[j];
@@ -119,40 +159,63 @@ uint32_t snap_find_principal(const struct policy_snapshot *s, enum policy_princi
             return PNONE;
         if (sl->hash != h)
             continue;
-        const struct principal *p = &s->prin[sl->id];
-        if (p->kind == k && p->name_len == len && memcmp(p->name, name, len) == 0)
+        const struct key *p = blob_key(&s->pkeys, sl->off);
+        if (p->kind == (uint8_t)k && p->len == len && memcmp(p->name, name, len) == 0) {
+            if (key)
+                *key = p;
             return sl->id;
+        }
     }
 }
+
+uint32_t snap_find_principal(const struct policy_snapshot *s, enum policy_principal_kind k,
+                             const char *name, size_t len)
+{
+    return snap_find_principal_h(s, k, name, len, ph_principal(k, name, len), NULL);
+}
+
+uint32_t snap_find_securable_h(const struct policy_snapshot *s, enum policy_kind k, uint32_t parent,
+                               struct policy_str last, uint64_t h, const struct key **key)
+{
+    if (s->sec_map.cap == 0)
+        return PNONE;
+    size_t mask = s->sec_map.cap - 1;
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        const struct idslot *sl = &s->sec_map.slot[j];
+        if (sl->id == PNONE)
+            return PNONE;
+        if (sl->hash != h)
+            continue;
+        const struct key *c = blob_key(&s->skeys, sl->off);
+        if (c->kind == (uint8_t)k && c->u.s.parent == parent && c->len == last.len &&
+            memcmp(c->name, last.ptr, last.len) == 0) {
+            if (key)
+                *key = c;
+            return sl->id;
+        }
+    }
+}
+
+static const enum policy_kind level_kind[2] = {POLICY_KIND_CATALOG, POLICY_KIND_SCHEMA};
 
 uint32_t snap_find_securable(const struct policy_snapshot *s, enum policy_kind k,
                              const struct policy_str *parts)
 {
-    if (s->sec_map.cap == 0)
-        return PNONE;
     int n = kind_depth(k);
-    uint64_t h = ph_securable(k, parts, n);
-    size_t mask = s->sec_map.cap - 1;
-    for (size_t j = h & mask;; j = (j + 1) & mask) {
-        uint32_t id = s->sec_map.slot[j].id;
+    uint64_t path = PH_PATH_SEED;
+    uint32_t id = PNONE;
+    for (int i = 0; i < n; i++) {
+        enum policy_kind ki = i == n - 1 ? k : level_kind[i];
+        path = ph_path_add(path, parts[i]);
+        id = snap_find_securable_h(s, ki, id, parts[i], ph_securable_at(path, ki), NULL);
         if (id == PNONE)
             return PNONE;
-        if (s->sec_map.slot[j].hash != h)
-            continue;
-        const struct securable *c = &s->sec[id];
-        if (c->kind != k)
-            continue;
-        int i = 0;
-        while (i < n && c->part[i].len == parts[i].len &&
-               memcmp(c->part[i].ptr, parts[i].ptr, parts[i].len) == 0)
-            i++;
-        if (i == n)
-            return id;
     }
+    return id;
 }
 
-const struct grant_entry *snap_find_entry(const struct policy_snapshot *s, uint32_t sec,
-                                          uint32_t prin)
+/* The builder's entry for (sec, prin), or NULL. */
+static struct grant_entry *find_entry(struct policy_snapshot *s, uint32_t sec, uint32_t prin)
 {
     if (s->ent_map.cap == 0)
         return NULL;
@@ -204,7 +267,12 @@ static uint32_t intern_principal(struct pb *b, enum policy_principal_kind k, str
     p->display = arena_dup(s, name.ptr, name.len, pre);
     p->hash = ph_principal(k, name.ptr, name.len);
     p->created_file = PNONE;
-    if (!p->name || !p->display || idmap_insert(&s->prin_map, p->hash, (uint32_t)s->nprin) < 0)
+    struct key hdr = {.id = (uint32_t)s->nprin, .len = (uint32_t)name.len, .kind = (uint8_t)k};
+    if (!p->name || !p->display || name.len >= PNONE)
+        goto oom;
+    p->key_off = blob_add(&s->pkeys, &hdr, name.ptr, name.len);
+    if (p->key_off == PNONE ||
+        idmap_insert(&s->prin_map, p->hash, (uint32_t)s->nprin, p->key_off) < 0)
         goto oom;
     return (uint32_t)s->nprin++;
 oom:
@@ -212,26 +280,43 @@ oom:
     return PNONE;
 }
 
+/* Interns the securable and, first, its containing levels. */
 static uint32_t intern_securable(struct pb *b, enum policy_kind k, const struct policy_str *parts)
 {
     struct policy_snapshot *s = b->s;
-    uint32_t id = snap_find_securable(s, k, parts);
+    int n = kind_depth(k);
+    uint32_t parent = PNONE;
+    if (n > 1) {
+        parent = intern_securable(b, level_kind[n - 2], parts);
+        if (parent == PNONE)
+            return PNONE;
+    }
+    uint64_t h = ph_securable(k, parts, n);
+    uint32_t id = snap_find_securable_h(s, k, parent, parts[n - 1], h, NULL);
     if (id != PNONE)
         return id;
-    if (grow((void **)&s->sec, &s->sec_cap, s->nsec + 1, sizeof(*s->sec)) < 0)
+    if (parts[n - 1].len >= PNONE ||
+        grow((void **)&s->sec, &s->sec_cap, s->nsec + 1, sizeof(*s->sec)) < 0)
         goto oom;
     struct securable *c = &s->sec[s->nsec];
     memset(c, 0, sizeof(*c));
     c->kind = k;
     c->owner = PNONE;
-    for (int i = 0; i < kind_depth(k); i++) {
-        c->part[i].ptr = arena_dup(s, parts[i].ptr, parts[i].len, NULL);
+    for (int i = 0; i < n; i++) {
+        /* The containing levels' copies are shared. */
+        c->part[i].ptr =
+            i < n - 1 ? s->sec[parent].part[i].ptr : arena_dup(s, parts[i].ptr, parts[i].len, NULL);
         c->part[i].len = parts[i].len;
         if (!c->part[i].ptr)
             goto oom;
     }
-    c->hash = ph_securable(k, parts, kind_depth(k));
-    if (idmap_insert(&s->sec_map, c->hash, (uint32_t)s->nsec) < 0)
+    c->hash = h;
+    struct key hdr = {.id = (uint32_t)s->nsec,
+                      .len = (uint32_t)parts[n - 1].len,
+                      .u.s = {.parent = parent, .owner = PNONE},
+                      .kind = (uint8_t)k};
+    c->key_off = blob_add(&s->skeys, &hdr, parts[n - 1].ptr, parts[n - 1].len);
+    if (c->key_off == PNONE || idmap_insert(&s->sec_map, h, (uint32_t)s->nsec, c->key_off) < 0)
         goto oom;
     return (uint32_t)s->nsec++;
 oom:
@@ -263,7 +348,7 @@ void pb_grant(struct pb *b, struct policy_source src, enum policy_priv priv, enu
     r->priv = priv;
     r->src = fix_src(b, src);
     uint32_t rid = (uint32_t)s->nrecs++;
-    struct grant_entry *e = (struct grant_entry *)snap_find_entry(s, sec, prin);
+    struct grant_entry *e = find_entry(s, sec, prin);
     if (!e) {
         if (grow((void **)&s->ent, &s->ent_cap, s->nent + 1, sizeof(*s->ent)) < 0)
             goto oom;
@@ -271,7 +356,7 @@ void pb_grant(struct pb *b, struct policy_source src, enum policy_priv priv, enu
         memset(e, 0, sizeof(*e));
         e->sec = sec;
         e->prin = prin;
-        if (idmap_insert(&s->ent_map, ph_pair(sec, prin), (uint32_t)s->nent) < 0)
+        if (idmap_insert(&s->ent_map, ph_pair(sec, prin), (uint32_t)s->nent, 0) < 0)
             goto oom;
         s->nent++;
     }
@@ -312,6 +397,7 @@ void pb_owner(struct pb *b, struct policy_source src, enum policy_kind kind,
     }
     c->owner = prin;
     c->owner_src = src;
+    blob_key_mut(&s->skeys, c->key_off)->u.s.owner = prin;
     s->owned[s->nowned++] = sec;
 }
 
@@ -365,7 +451,44 @@ void pb_admin(struct pb *b, struct policy_source src, struct policy_str name)
     s->admin_src = src;
 }
 
-/* Every principal's transitive group memberships (breadth-first over member -> group). */
+/* Turns the builder's grant entries into the grant table: one 16-byte slot per (securable,
+ * principal) placed by the names' hashes (ph_grant), the first statement of each privilege in
+ * gsrc, and KEY_HAS_GRANTS on every key that a grant names. Frees the builder state. */
+static int build_grants(struct policy_snapshot *s)
+{
+    size_t cap = 64, nsrc = 0;
+    while (cap < s->nent * 2)
+        cap *= 2;
+    for (size_t i = 0; i < s->nent; i++)
+        nsrc += (size_t)__builtin_popcount(s->ent[i].mask);
+    s->gslot = malloc(cap * sizeof(*s->gslot));
+    s->gsrc = malloc((nsrc ? nsrc : 1) * sizeof(*s->gsrc));
+    if (!s->gslot || !s->gsrc || nsrc >= PNONE)
+        return -1;
+    s->gcap = cap;
+    for (size_t i = 0; i < cap; i++)
+        s->gslot[i] = (struct gslot){PNONE, PNONE, 0, 0};
+    for (size_t i = 0; i < s->nent; i++) {
+        const struct grant_entry *e = &s->ent[i];
+        size_t j = ph_grant(s->sec[e->sec].hash, s->prin[e->prin].hash) & (cap - 1);
+        while (s->gslot[j].sec != PNONE)
+            j = (j + 1) & (cap - 1);
+        s->gslot[j] = (struct gslot){e->sec, e->prin, e->mask, (uint32_t)s->ngsrc};
+        for (uint32_t m = e->mask; m; m &= m - 1)
+            s->gsrc[s->ngsrc++] = s->recs[e->rec[__builtin_ctz(m)]].src;
+        blob_key_mut(&s->skeys, s->sec[e->sec].key_off)->flags |= KEY_HAS_GRANTS;
+        blob_key_mut(&s->pkeys, s->prin[e->prin].key_off)->flags |= KEY_HAS_GRANTS;
+    }
+    free(s->ent);
+    s->ent = NULL;
+    s->nent = s->ent_cap = 0;
+    idmap_free(&s->ent_map);
+    return 0;
+}
+
+/* Every principal's transitive group memberships (breadth-first over member -> group), in
+ * the principal records and their keys. Runs after build_grants (it copies the groups'
+ * KEY_HAS_GRANTS flags). */
 static int build_closure(struct policy_snapshot *s)
 {
     size_t n = s->nprin;
@@ -392,12 +515,10 @@ static int build_closure(struct policy_snapshot *s)
     for (uint32_t p = 0; p < n; p++) {
         s->prin[p].closure_off = (uint32_t)s->nclosure;
         s->prin[p].closure_n = 0;
-        if (off[p] == off[p + 1])
-            continue;
         size_t qh = 0, qt = 0;
         seen[p] = p;
         queue[qt++] = p;
-        while (qh < qt) {
+        while (qh < qt) { /* no iteration for a principal that is no member of anything */
             uint32_t x = queue[qh++];
             for (uint32_t j = off[x]; j < off[x + 1]; j++) {
                 uint32_t g = adj[j];
@@ -407,10 +528,16 @@ static int build_closure(struct policy_snapshot *s)
                 queue[qt++] = g;
                 if (grow((void **)&s->closure, &cap, s->nclosure + 1, sizeof(*s->closure)) < 0)
                     goto out;
-                s->closure[s->nclosure++] = g;
+                struct closure_ent *ce = &s->closure[s->nclosure++];
+                ce->hash = s->prin[g].hash;
+                ce->id = g;
+                ce->flags = blob_key(&s->pkeys, s->prin[g].key_off)->flags;
                 s->prin[p].closure_n++;
             }
         }
+        struct key *k = blob_key_mut(&s->pkeys, s->prin[p].key_off);
+        k->u.p.closure_off = s->prin[p].closure_off;
+        k->u.p.closure_n = s->prin[p].closure_n;
     }
     rc = 0;
 out:
@@ -435,11 +562,15 @@ static void snapshot_free(struct policy_snapshot *s)
     }
     free(s->prin);
     idmap_free(&s->prin_map);
+    free(s->pkeys.data);
     free(s->sec);
     idmap_free(&s->sec_map);
+    free(s->skeys.data);
     free(s->recs);
     free(s->ent);
     idmap_free(&s->ent_map);
+    free(s->gslot);
+    free(s->gsrc);
     free(s->owned);
     free(s->members);
     free(s->closure);
@@ -482,7 +613,7 @@ struct policy_snapshot *policy_compile_buffers(const struct policy_text *texts, 
         snprintf(s->version + 2 * i, 3, "%02x", dig[i]);
     if (b.nerrors > 0)
         goto fail;
-    if (build_closure(s) < 0)
+    if (build_grants(s) < 0 || build_closure(s) < 0)
         goto oom;
     EVP_MD_CTX_free(md);
     return s;
@@ -700,9 +831,10 @@ const char *policy_snapshot_file(const struct policy_snapshot *s, size_t i)
 
 size_t policy_snapshot_memory(const struct policy_snapshot *s)
 {
-    return sizeof(*s) + s->arena_bytes + s->prin_cap * sizeof(*s->prin) +
-           s->sec_cap * sizeof(*s->sec) + s->recs_cap * sizeof(*s->recs) +
-           s->ent_cap * sizeof(*s->ent) + s->owned_cap * sizeof(*s->owned) +
+    return sizeof(*s) + s->arena_bytes + s->prin_cap * sizeof(*s->prin) + s->pkeys.cap +
+           s->sec_cap * sizeof(*s->sec) + s->skeys.cap + s->recs_cap * sizeof(*s->recs) +
+           s->ent_cap * sizeof(*s->ent) + s->gcap * sizeof(*s->gslot) +
+           s->ngsrc * sizeof(*s->gsrc) + s->owned_cap * sizeof(*s->owned) +
            s->members_cap * sizeof(*s->members) + s->nclosure * sizeof(*s->closure) +
            (s->prin_map.cap + s->sec_map.cap + s->ent_map.cap) * sizeof(struct idslot);
 }
@@ -783,7 +915,7 @@ bool policy_snapshot_in_group(const struct policy_snapshot *s, const char *princ
     if (p == PNONE || g == PNONE)
         return false;
     for (uint32_t i = 0; i < s->prin[p].closure_n; i++)
-        if (s->closure[s->prin[p].closure_off + i] == g)
+        if (s->closure[s->prin[p].closure_off + i].id == g)
             return true;
     return false;
 }

@@ -2,10 +2,20 @@
  * policy eval: policy_decide() and policy_explain() over an immutable snapshot. Runs on any
  * thread; policy_decide never allocates (all state lives in a stack context).
  *
- * Cost: resolving the subject takes 1 + ngroups principal look-ups; then for each level of
- * the securable's path (catalog, schema, object: depth <= 3) one securable look-up and one
- * grant-entry look-up per resolved principal. The per-level privilege masks are OR-ed
- * together once, so every rule afterwards is bit arithmetic: O(depth x principals).
+ * Cost: O(depth x principals) hash look-ups, shaped for a snapshot much larger than the
+ * caches, where every look-up into a big table is a likely cache miss: the misses are issued
+ * together in a few rounds instead of one after the other.
+ *   1. Hash the subject's user and token groups and the catalog / schema / object paths
+ *      (incrementally, one pass over each name), and prefetch their home slots and the
+ *      grant-table slots of every (level, principal) pair: a grant slot's position comes from
+ *      the two names' hashes (ph_grant), so it is known before either id is.
+ *   2. Find the first slot of each look-up whose hash matches and prefetch its key record.
+ *   3. Look everything up for real (verifying names against the key records), add the
+ *      policy's group closures (precomputed per principal at compile time), and probe one
+ *      grant slot per (level, principal) -- skipping levels and principals that no grant
+ *      names. A slot holds the privilege bit mask, so the per-level masks are OR-ed together
+ *      once and every rule afterwards is bit arithmetic.
+ * Only the grant that decides is dereferenced for its source (one more line).
  */
 #include "policy/internal.h"
 
@@ -14,6 +24,7 @@
 #include <stdlib.h>
 
 #define POLICY_MAX_PRINCIPALS 256 /* resolved principals per decision (user + groups) */
+#define DIRECT_MAX            32  /* token principals whose look-ups are prefetched */
 #define BIT(p)                (1u << (p))
 
 struct step {
@@ -23,37 +34,122 @@ struct step {
     enum policy_reason how; /* GRANT, OWNER or PARENT_OWNER when ok */
     int from;               /* level of the grant or of the owned securable */
     enum policy_priv matched;
-    const struct grant_entry *e;
+    const struct gslot *g;
+};
+
+/* A resolved principal. */
+struct rprin {
+    uint64_t hash;
+    uint32_t id;
+    uint32_t flags;                  /* its key's flags */
+    uint32_t closure_off, closure_n; /* its groups; 0 for a group added through a closure */
+};
+
+/* A principal of the token, hashed in round 1. */
+struct direct {
+    const char *name;
+    size_t len;
+    uint64_t hash;
+    enum policy_principal_kind kind;
 };
 
 struct ctx {
     const struct policy_snapshot *s;
     const struct policy_subject *who;
     const struct policy_object *obj;
-    uint32_t ids[POLICY_MAX_PRINCIPALS];
+    struct rprin p[POLICY_MAX_PRINCIPALS];
     size_t n;
+    struct direct d[DIRECT_MAX];
+    size_t nd;
+    size_t npre; /* p[0..npre) had their grant slots prefetched in round 1 */
     bool admin;
     int depth;
     enum policy_kind kind[3];
     struct policy_str part[3];
+    uint64_t shash[3];
     uint32_t sec[3];
+    const struct key *skey[3];
     uint32_t mask[3];
-    const struct grant_entry *src[3][POLICY_PRIV_COUNT];
+    const struct gslot *src[3][POLICY_PRIV_COUNT];
     bool owns[3];
     bool owner_from_request; /* owns[depth-1] came from obj->owner */
     struct step steps[3];
     int nsteps;
 };
 
-static bool add_principal(struct ctx *c, uint32_t id)
+static bool add_principal(struct ctx *c, uint32_t id, uint64_t hash, uint32_t flags,
+                          uint32_t closure_off, uint32_t closure_n)
 {
     for (size_t i = 0; i < c->n; i++)
-        if (c->ids[i] == id)
+        if (c->p[i].id == id)
             return true;
     if (c->n == POLICY_MAX_PRINCIPALS)
         return false;
-    c->ids[c->n++] = id;
+    c->p[c->n++] = (struct rprin){hash, id, flags, closure_off, closure_n};
     return true;
+}
+
+/* Round 2 for one look-up: prefetch the key record of the first slot whose hash matches. */
+static inline void prefetch_key(const struct idmap *m, const struct blob *b, uint64_t h)
+{
+    if (m->cap == 0)
+        return;
+    size_t mask = m->cap - 1;
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        const struct idslot *sl = &m->slot[j];
+        if (sl->id == PNONE)
+            return;
+        if (sl->hash == h) {
+            __builtin_prefetch(b->data + sl->off);
+            return;
+        }
+    }
+}
+
+static void direct_add(struct ctx *c, enum policy_principal_kind k, const char *name)
+{
+    struct direct *d = &c->d[c->nd++];
+    d->name = name;
+    d->len = strlen(name);
+    d->kind = k;
+    d->hash = ph_principal(k, name, d->len);
+}
+
+/* Rounds 1 and 2. */
+static void prefetch(struct ctx *c)
+{
+    const struct policy_snapshot *s = c->s;
+    uint64_t path = PH_PATH_SEED;
+    for (int j = 0; j < c->depth; j++) {
+        path = ph_path_add(path, c->part[j]);
+        c->shash[j] = ph_securable_at(path, c->kind[j]);
+        __builtin_prefetch(idmap_home(&s->sec_map, c->shash[j]));
+    }
+    c->nd = 0;
+    if (c->who->user)
+        direct_add(c, c->who->service_principal ? POLICY_PRINCIPAL_SP : POLICY_PRINCIPAL_USER,
+                   c->who->user);
+    for (size_t i = 0; i < c->who->ngroups && c->nd < DIRECT_MAX; i++)
+        if (c->who->groups[i])
+            direct_add(c, POLICY_PRINCIPAL_GROUP, c->who->groups[i]);
+    for (size_t i = 0; i < c->nd; i++) {
+        __builtin_prefetch(idmap_home(&s->prin_map, c->d[i].hash));
+        for (int j = 0; j < c->depth; j++)
+            __builtin_prefetch(gslot_home(s, ph_grant(c->shash[j], c->d[i].hash)));
+    }
+    for (int j = 0; j < c->depth; j++)
+        prefetch_key(&s->sec_map, &s->skeys, c->shash[j]);
+    for (size_t i = 0; i < c->nd; i++)
+        prefetch_key(&s->prin_map, &s->pkeys, c->d[i].hash);
+}
+
+static bool add_direct(struct ctx *c, enum policy_principal_kind k, const char *name, size_t len,
+                       uint64_t h)
+{
+    const struct key *key;
+    uint32_t id = snap_find_principal_h(c->s, k, name, len, h, &key);
+    return id == PNONE ||
+           add_principal(c, id, h, key->flags, key->u.p.closure_off, key->u.p.closure_n);
 }
 
 /* The subject's user/SP principal, its token groups, and their policy closures. */
@@ -61,34 +157,39 @@ static bool resolve(struct ctx *c)
 {
     const struct policy_snapshot *s = c->s;
     size_t first_closure;
-    uint32_t id;
     c->n = 0;
-    if (c->who->user) {
-        id = snap_find_principal(
-            s, c->who->service_principal ? POLICY_PRINCIPAL_SP : POLICY_PRINCIPAL_USER,
-            c->who->user, strlen(c->who->user));
-        if (id != PNONE && !add_principal(c, id))
+    for (size_t i = 0; i < c->nd; i++)
+        if (!add_direct(c, c->d[i].kind, c->d[i].name, c->d[i].len, c->d[i].hash))
             return false;
-    }
-    for (size_t i = 0; i < c->who->ngroups; i++) {
-        const char *g = c->who->groups[i];
-        if (!g)
-            continue;
-        id = snap_find_principal(s, POLICY_PRINCIPAL_GROUP, g, strlen(g));
-        if (id != PNONE && !add_principal(c, id))
-            return false;
+    c->npre = c->n;
+    if (c->nd == DIRECT_MAX) { /* token groups beyond the prefetched ones */
+        size_t seen = c->who->user ? 1 : 0;
+        for (size_t i = 0; i < c->who->ngroups; i++) {
+            const char *g = c->who->groups[i];
+            if (!g || seen++ < DIRECT_MAX)
+                continue;
+            size_t len = strlen(g);
+            if (!add_direct(c, POLICY_PRINCIPAL_GROUP, g, len,
+                            ph_principal(POLICY_PRINCIPAL_GROUP, g, len)))
+                return false;
+        }
     }
     first_closure = c->n;
+    for (size_t i = 0; i < first_closure; i++)
+        if (c->p[i].closure_n)
+            __builtin_prefetch(&s->closure[c->p[i].closure_off]);
     for (size_t i = 0; i < first_closure; i++) {
-        const struct principal *p = &s->prin[c->ids[i]];
-        for (uint32_t j = 0; j < p->closure_n; j++)
-            if (!add_principal(c, s->closure[p->closure_off + j]))
+        if (c->p[i].closure_n == 0)
+            continue;
+        const struct closure_ent *ce = &s->closure[c->p[i].closure_off];
+        for (uint32_t j = 0; j < c->p[i].closure_n; j++)
+            if (!add_principal(c, ce[j].id, ce[j].hash, ce[j].flags, 0, 0))
                 return false;
     }
     c->admin = false;
     if (s->admin != PNONE)
         for (size_t i = 0; i < c->n; i++)
-            if (c->ids[i] == s->admin)
+            if (c->p[i].id == s->admin)
                 c->admin = true;
     return true;
 }
@@ -96,7 +197,7 @@ static bool resolve(struct ctx *c)
 static bool in_set(const struct ctx *c, uint32_t id)
 {
     for (size_t i = 0; i < c->n; i++)
-        if (c->ids[i] == id)
+        if (c->p[i].id == id)
             return true;
     return false;
 }
@@ -122,7 +223,7 @@ static bool request_owner_matches(const struct ctx *c)
             memcmp(w->groups[i], name.ptr, name.len) == 0)
             return true;
     for (size_t i = 0; i < c->n; i++) {
-        const struct principal *p = &c->s->prin[c->ids[i]];
+        const struct principal *p = &c->s->prin[c->p[i].id];
         if (p->kind == POLICY_PRINCIPAL_GROUP && p->name_len == name.len &&
             memcmp(p->name, name.ptr, name.len) == 0)
             return true;
@@ -130,34 +231,54 @@ static bool request_owner_matches(const struct ctx *c)
     return false;
 }
 
+/* Round 3 for the path: the levels' securables, their owners and the grant masks. */
 static void load_levels(struct ctx *c)
 {
     const struct policy_snapshot *s = c->s;
+    uint32_t parent = PNONE;
     for (int j = 0; j < c->depth; j++) {
-        c->kind[j] = j == 0 ? POLICY_KIND_CATALOG : j == 1 ? POLICY_KIND_SCHEMA : c->obj->kind;
-        c->sec[j] = snap_find_securable(s, c->kind[j], c->part);
         c->mask[j] = 0;
         c->owns[j] = false;
+        c->sec[j] = PNONE;
+        if (j > 0 && parent == PNONE)
+            continue; /* an unknown level has no known levels below it */
+        c->sec[j] =
+            snap_find_securable_h(s, c->kind[j], parent, c->part[j], c->shash[j], &c->skey[j]);
+        parent = c->sec[j];
+    }
+    /* Grant slots of principals added through a closure (or beyond DIRECT_MAX) were not
+     * prefetched in round 1. */
+    for (int j = 0; j < c->depth; j++)
+        if (c->sec[j] != PNONE && (c->skey[j]->flags & KEY_HAS_GRANTS))
+            for (size_t i = c->npre; i < c->n; i++)
+                if (c->p[i].flags & KEY_HAS_GRANTS)
+                    __builtin_prefetch(gslot_home(s, ph_grant(c->shash[j], c->p[i].hash)));
+    for (int j = 0; j < c->depth; j++) {
         if (c->sec[j] == PNONE)
             continue;
-        for (size_t i = 0; i < c->n; i++) {
-            const struct grant_entry *e = snap_find_entry(s, c->sec[j], c->ids[i]);
-            if (!e)
-                continue;
-            uint32_t fresh = e->mask & ~c->mask[j];
-            while (fresh) {
-                c->src[j][__builtin_ctz(fresh)] = e;
-                fresh &= fresh - 1;
+        const struct key *k = c->skey[j];
+        if (k->flags & KEY_HAS_GRANTS) {
+            for (size_t i = 0; i < c->n; i++) {
+                if (!(c->p[i].flags & KEY_HAS_GRANTS))
+                    continue;
+                const struct gslot *g =
+                    snap_find_grant(s, c->sec[j], c->p[i].id, ph_grant(c->shash[j], c->p[i].hash));
+                if (!g)
+                    continue;
+                uint32_t fresh = g->mask & ~c->mask[j];
+                while (fresh) {
+                    c->src[j][__builtin_ctz(fresh)] = g;
+                    fresh &= fresh - 1;
+                }
+                c->mask[j] |= g->mask;
             }
-            c->mask[j] |= e->mask;
         }
-        uint32_t owner = s->sec[c->sec[j]].owner;
-        if (owner != PNONE)
-            c->owns[j] = in_set(c, owner);
+        if (k->u.s.owner != PNONE)
+            c->owns[j] = in_set(c, k->u.s.owner);
     }
     c->owner_from_request = false;
     int t = c->depth - 1;
-    if ((c->sec[t] == PNONE || s->sec[c->sec[t]].owner == PNONE) && request_owner_matches(c)) {
+    if ((c->sec[t] == PNONE || c->skey[t]->u.s.owner == PNONE) && request_owner_matches(c)) {
         c->owns[t] = true;
         c->owner_from_request = true;
     }
@@ -179,7 +300,7 @@ static bool held(const struct ctx *c, enum policy_priv priv, int t, struct step 
         st->how = POLICY_REASON_GRANT;
         st->from = j;
         st->matched = m;
-        st->e = c->src[j][m];
+        st->g = c->src[j][m];
         return true;
     }
     return false;
@@ -231,7 +352,7 @@ static void eval_main(struct ctx *c, enum policy_priv priv, struct step *st)
         st->from = j;
         st->matched =
             (m & BIT(POLICY_PRIV_BROWSE)) ? POLICY_PRIV_BROWSE : (enum policy_priv)__builtin_ctz(m);
-        st->e = c->src[j][st->matched];
+        st->g = c->src[j][st->matched];
         return;
     }
 }
@@ -288,9 +409,8 @@ static void fill_decision(const struct ctx *c, enum policy_priv priv, struct pol
     out->inherited_from = c->kind[m->from];
     out->matched = m->how == POLICY_REASON_GRANT ? m->matched : priv;
     if (m->how == POLICY_REASON_GRANT) {
-        const struct grant_rec *r = &s->recs[m->e->rec[m->matched]];
-        out->source = r->src;
-        out->principal = s->prin[r->prin].display;
+        out->source = *gslot_source(s, m->g, m->matched);
+        out->principal = s->prin[m->g->prin].display;
     } else if (!(c->owner_from_request && m->from == c->depth - 1)) {
         const struct securable *sc = &s->sec[c->sec[m->from]];
         out->source = sc->owner_src;
@@ -336,6 +456,9 @@ static int run(struct ctx *c, const struct policy_snapshot *s, const struct poli
     c->part[0] = obj->catalog;
     c->part[1] = obj->schema;
     c->part[2] = obj->name;
+    for (int j = 0; j < c->depth; j++)
+        c->kind[j] = j == 0 ? POLICY_KIND_CATALOG : j == 1 ? POLICY_KIND_SCHEMA : obj->kind;
+    prefetch(c);
     if (!resolve(c))
         return -1;
     load_levels(c);
@@ -394,13 +517,13 @@ static void ap_level(struct out *o, const struct ctx *c, int j)
 static void ap_grant(struct out *o, const struct ctx *c, const struct step *st)
 {
     const struct policy_snapshot *s = c->s;
-    const struct grant_rec *r = &s->recs[st->e->rec[st->matched]];
-    const char *d = s->prin[r->prin].display;
+    const struct policy_source *src = gslot_source(s, st->g, st->matched);
+    const char *d = s->prin[st->g->prin].display;
     ap(o, "GRANT %s ON ", policy_priv_name(st->matched));
     ap_level(o, c, st->from);
     ap(o, " TO ");
     ap_ident(o, d, strlen(d));
-    ap(o, " (%s:%u:%u)", r->src.file, r->src.line, r->src.col);
+    ap(o, " (%s:%u:%u)", src->file, src->line, src->col);
 }
 
 static void ap_owner(struct out *o, const struct ctx *c, int j)
@@ -469,7 +592,7 @@ static void ap_subject(struct out *o, const struct ctx *c)
     ap(o, "\n  groups from policy (CREATE GROUP, transitive):");
     bool any = false;
     for (size_t i = 0; i < c->n; i++) {
-        const struct principal *p = &s->prin[c->ids[i]];
+        const struct principal *p = &s->prin[c->p[i].id];
         bool from_token = false;
         if (p->kind != POLICY_PRINCIPAL_GROUP)
             continue;

@@ -74,19 +74,42 @@ static inline uint64_t ph_principal(enum policy_principal_kind kind, const char 
     return ph_mix(ph_bytes(0x51ed27 + (uint64_t)kind, name, n));
 }
 
+/* Securable hashes are built incrementally along the path: ph_path_* covers the name parts
+ * (each part's length is hashed with it, so the encoding is prefix-free), ph_securable_at
+ * adds the kind. A decision hashes the catalog, schema and object names once for all three
+ * levels. */
+#define PH_PATH_SEED 0x2545F4914F6CDD1DULL
+
+static inline uint64_t ph_path_add(uint64_t h, struct policy_str part)
+{
+    return ph_bytes(h, part.ptr, part.len);
+}
+
+static inline uint64_t ph_securable_at(uint64_t path, enum policy_kind kind)
+{
+    return ph_mix(path ^ (0xA0761D6478BD642FULL * ((uint64_t)kind + 1)));
+}
+
 /* nparts is 1 for a catalog, 2 for a schema, 3 for an experiment or model. */
 static inline uint64_t ph_securable(enum policy_kind kind, const struct policy_str *parts,
                                     int nparts)
 {
-    uint64_t h = 0x2545F4914F6CDD1DULL + (uint64_t)kind;
+    uint64_t h = PH_PATH_SEED;
     for (int i = 0; i < nparts; i++)
-        h = ph_bytes(h, parts[i].ptr, parts[i].len);
-    return ph_mix(h);
+        h = ph_path_add(h, parts[i]);
+    return ph_securable_at(h, kind);
 }
 
 static inline uint64_t ph_pair(uint32_t a, uint32_t b)
 {
     return ph_mix(((uint64_t)a << 32) | b);
+}
+
+/* Slot position of the grant of (securable, principal) in the grant table, from the two
+ * names' hashes: a decision can compute (and prefetch) it before it knows the ids. */
+static inline uint64_t ph_grant(uint64_t sec_hash, uint64_t prin_hash)
+{
+    return ph_mix(sec_hash ^ ((prin_hash << 32) | (prin_hash >> 32)));
 }
 
 static inline int kind_depth(enum policy_kind k)
@@ -95,16 +118,66 @@ static inline int kind_depth(enum policy_kind k)
 }
 
 /* Open-addressing table of ids, capacity a power of two, load <= 1/2. The full hash sits in
- * the slot so a probe touches one cache line; for the grant map the hash of a (securable,
- * principal) pair is a bijection of the pair, so equal hashes mean equal keys. */
+ * the slot so a probe touches one cache line. For principals and securables, off is the
+ * byte offset of the id's key record (struct key) in the matching blob, so that verifying a
+ * candidate costs one more cache line; the builder's pair map leaves it 0. */
 struct idslot {
     uint64_t hash;
     uint32_t id; /* PNONE when empty */
+    uint32_t off;
 };
 
 struct idmap {
     struct idslot *slot;
     size_t cap, count;
+};
+
+/* A key record: what a look-up needs to verify a hash match and to go on without touching
+ * anything else (a principal's group closure, a securable's parent and owner, whether any
+ * grant names it). Records sit back to back in a 64-byte aligned blob, 4-byte aligned,
+ * and a record of at most 64 bytes never straddles a cache line. */
+#define KEY_HAS_GRANTS 0x01
+
+struct key {
+    uint32_t id;
+    uint32_t len; /* of name */
+    union {
+        struct {
+            uint32_t closure_off, closure_n; /* into snapshot.closure */
+        } p;
+        struct {
+            uint32_t parent; /* securable id of the containing level, PNONE for a catalog */
+            uint32_t owner;  /* principal id from ALTER ... OWNER TO, or PNONE */
+        } s;
+    } u;
+    uint8_t kind; /* enum policy_principal_kind or enum policy_kind */
+    uint8_t flags;
+    char name[]; /* principal name without prefix / the securable's last name part */
+};
+
+struct blob {
+    char *data;
+    size_t len, cap;
+};
+
+static inline const struct key *blob_key(const struct blob *b, uint32_t off)
+{
+    return (const struct key *)(const void *)(b->data + off);
+}
+
+/* One grant-table slot: every privilege granted to prin on sec, as a bit mask, and where the
+ * first statement of each sits: snapshot.gsrc[src + popcount(mask & (bit - 1))]. */
+struct gslot {
+    uint32_t sec; /* PNONE when empty */
+    uint32_t prin;
+    uint32_t mask;
+    uint32_t src;
+};
+
+struct closure_ent {
+    uint64_t hash;  /* the group's principal hash */
+    uint32_t id;    /* group principal id */
+    uint32_t flags; /* its key's flags */
 };
 
 /* ---- snapshot ---- */
@@ -115,6 +188,7 @@ struct principal {
     size_t name_len;
     const char *display; /* notation form, e.g. "group:risk" */
     uint64_t hash;
+    uint32_t key_off;                    /* its record in snapshot.pkeys */
     uint32_t closure_off, closure_n;     /* groups it belongs to, transitively */
     uint32_t created_file, created_line; /* CREATE GROUP, for duplicate detection */
 };
@@ -123,7 +197,8 @@ struct securable {
     enum policy_kind kind;
     struct policy_str part[3];
     uint64_t hash;
-    uint32_t owner; /* principal id or PNONE */
+    uint32_t key_off; /* its record in snapshot.skeys */
+    uint32_t owner;   /* principal id or PNONE */
     struct policy_source owner_src;
 };
 
@@ -133,6 +208,8 @@ struct grant_rec {
     struct policy_source src;
 };
 
+/* Builder state for one (securable, principal) pair; turned into the grant table (gslot,
+ * gsrc) at the end of compile and freed. */
 struct grant_entry {
     uint32_t sec, prin;
     uint32_t mask;                   /* bit per enum policy_priv */
@@ -157,36 +234,87 @@ struct policy_snapshot {
     struct principal *prin;
     size_t nprin, prin_cap;
     struct idmap prin_map;
+    struct blob pkeys;
 
     struct securable *sec;
     size_t nsec, sec_cap;
     struct idmap sec_map;
+    struct blob skeys;
 
     struct grant_rec *recs;
     size_t nrecs, recs_cap;
-    struct grant_entry *ent;
+    struct grant_entry *ent; /* builder only (NULL in a finished snapshot) */
     size_t nent, ent_cap;
-    struct idmap ent_map;
+    struct idmap ent_map; /* builder only */
+
+    struct gslot *gslot; /* the grant table: capacity a power of two, load <= 1/2 */
+    size_t gcap;
+    struct policy_source *gsrc;
+    size_t ngsrc;
 
     uint32_t *owned; /* securable ids that have a policy owner, in statement order */
     size_t nowned, owned_cap;
 
     struct member_rec *members;
     size_t nmembers, members_cap;
-    uint32_t *closure;
+    struct closure_ent *closure;
     size_t nclosure;
 
     uint32_t admin; /* principal id of the admin group, or PNONE */
     struct policy_source admin_src;
 };
 
-/* Look-ups used by eval.c (no allocation). */
+/* ---- look-ups (compile.c; also the decision hot path) ---- */
+
+/* Principal by kind and name whose hash h = ph_principal(k, name, len). Returns the id and,
+ * when key is not NULL, its key record; PNONE when the policy does not name it. */
+uint32_t snap_find_principal_h(const struct policy_snapshot *s, enum policy_principal_kind k,
+                               const char *name, size_t len, uint64_t h, const struct key **key);
 uint32_t snap_find_principal(const struct policy_snapshot *s, enum policy_principal_kind k,
                              const char *name, size_t len);
+/* Securable of kind k whose containing level is parent (PNONE for a catalog), whose last
+ * name part is last, and whose hash is h = ph_securable(k, parts, depth). Every securable's
+ * parents are interned with it, so a path whose parent is unknown is unknown too. */
+uint32_t snap_find_securable_h(const struct policy_snapshot *s, enum policy_kind k, uint32_t parent,
+                               struct policy_str last, uint64_t h, const struct key **key);
+/* By the full name (parts as for ph_securable). */
 uint32_t snap_find_securable(const struct policy_snapshot *s, enum policy_kind k,
                              const struct policy_str *parts);
-const struct grant_entry *snap_find_entry(const struct policy_snapshot *s, uint32_t sec,
-                                          uint32_t prin);
+
+/* Where the slots a look-up with hash h starts at live: for prefetching. */
+static inline const void *idmap_home(const struct idmap *m, uint64_t h)
+{
+    return m->cap ? (const void *)&m->slot[h & (m->cap - 1)] : NULL;
+}
+
+static inline const void *gslot_home(const struct policy_snapshot *s, uint64_t pos)
+{
+    return s->gcap ? (const void *)&s->gslot[pos & (s->gcap - 1)] : NULL;
+}
+
+/* The grant-table slot of (sec, prin), pos = ph_grant(securable hash, principal hash);
+ * NULL when nothing is granted to prin on sec. */
+static inline const struct gslot *snap_find_grant(const struct policy_snapshot *s, uint32_t sec,
+                                                  uint32_t prin, uint64_t pos)
+{
+    if (s->gcap == 0)
+        return NULL;
+    size_t mask = s->gcap - 1;
+    for (size_t j = pos & mask;; j = (j + 1) & mask) {
+        const struct gslot *g = &s->gslot[j];
+        if (g->sec == sec && g->prin == prin)
+            return g;
+        if (g->sec == PNONE)
+            return NULL;
+    }
+}
+
+/* The first statement granting privilege p (a bit of g->mask). */
+static inline const struct policy_source *gslot_source(const struct policy_snapshot *s,
+                                                       const struct gslot *g, enum policy_priv p)
+{
+    return &s->gsrc[g->src + (uint32_t)__builtin_popcount(g->mask & ((1u << p) - 1))];
+}
 
 /* ---- builder: what the parser calls; errors go to the diag ---- */
 
