@@ -655,6 +655,30 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
     }
     if (len > a->max_token / 3 * 4 + 64)
         return fail_with(a, f, AUTHN_INVALID, NULL, "token too large");
+    /* Fast path: a Bearer token seen before is found by the hash of its bytes without
+     * re-parsing them (identical bytes parse identically; the entry was fully verified). */
+    const char *ftok;
+    size_t flen;
+    unsigned char hash[SHA256_LEN];
+    bool hashed = false;
+    if (credential_bearer_fast(authz_value, len, &ftok, &flen) && flen <= a->max_token &&
+        auth_sha256(ftok, flen, hash) == 0) {
+        hashed = true;
+        struct authn_state *s = cache_sync(a, c);
+        struct token_entry *e = token_cache_get(c->tc, hash, now_ms);
+        if (e && (e->method == AUTHN_METHOD_JWT || e->method == AUTHN_METHOD_PAT)) {
+            int v = e->gen == s->gen ? 1 : revalidate(s, e);
+            if (v > 0) {
+                e->gen = s->gen;
+                atomic_fetch_add_explicit(&a->st_hits, 1, memory_order_relaxed);
+                *out = principal_ref(e->principal);
+                return AUTHN_OK;
+            }
+            token_cache_remove(c->tc, e);
+            if (v < 0)
+                return fail_with(a, f, AUTHN_INVALID, NULL, "token revoked");
+        }
+    }
     char stackbuf[2048];
     char *buf = len < sizeof(stackbuf) ? stackbuf : malloc(len + 1);
     if (!buf)
@@ -685,8 +709,8 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
         r = fail_with(a, f, AUTHN_INVALID, NULL, "token too large");
         goto out;
     }
-    unsigned char hash[SHA256_LEN];
-    if (auth_sha256(cred.token, cred.token_len, hash) != 0) {
+    if (!(hashed && cred.kind == CREDENTIAL_BEARER) &&
+        auth_sha256(cred.token, cred.token_len, hash) != 0) {
         r = fail_with(a, f, AUTHN_INVALID, NULL, "internal error");
         goto out;
     }

@@ -16,16 +16,53 @@ static void seterr(char *err, size_t errlen, const char *msg)
         snprintf(err, errlen, "%s", msg);
 }
 
+/* Character classes, table-driven: tokens are up to several KB and scanned per request. */
+enum { CC_B64TOKEN = 1, CC_B64URL = 2, CC_CTL = 4 };
+
+static const unsigned char cclass[256] = {
+    [0 ... 8] = CC_CTL,
+    [10 ... 31] = CC_CTL,
+    [127 ... 255] = CC_CTL,
+    ['A' ... 'Z'] = CC_B64TOKEN | CC_B64URL,
+    ['a' ... 'z'] = CC_B64TOKEN | CC_B64URL,
+    ['0' ... '9'] = CC_B64TOKEN | CC_B64URL,
+    ['-'] = CC_B64TOKEN | CC_B64URL,
+    ['_'] = CC_B64TOKEN | CC_B64URL,
+    ['.'] = CC_B64TOKEN,
+    ['~'] = CC_B64TOKEN,
+    ['+'] = CC_B64TOKEN,
+    ['/'] = CC_B64TOKEN,
+};
+
 static bool is_b64token_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+    return cclass[c] & CC_B64TOKEN;
 }
 
 static bool is_b64url_char(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-           c == '_';
+    return cclass[c] & CC_B64URL;
+}
+
+bool credential_bearer_fast(const char *value, size_t len, const char **tok, size_t *toklen)
+{
+    while (len && (value[0] == ' ' || value[0] == '\t')) {
+        value++;
+        len--;
+    }
+    if (len < 8 || strncasecmp(value, "Bearer ", 7) != 0)
+        return false;
+    value += 7;
+    len -= 7;
+    while (len && value[0] == ' ') {
+        value++;
+        len--;
+    }
+    while (len && (value[len - 1] == ' ' || value[len - 1] == '\t'))
+        len--;
+    *tok = value;
+    *toklen = len;
+    return len > 0;
 }
 
 enum token_shape token_shape_of(const char *tok, size_t len)
@@ -77,12 +114,12 @@ int credential_parse(const char *value, size_t len, char *buf, size_t bufcap,
         s++;
     const char *cred = value + s;
     size_t cred_len = len - s;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)value[i];
-        if ((c < 0x20 && c != '\t') || c >= 0x7f) {
-            seterr(err, errlen, "Authorization header contains invalid characters");
-            return -1;
-        }
+    unsigned char any = 0;
+    for (size_t i = 0; i < len; i++)
+        any |= cclass[(unsigned char)value[i]];
+    if (any & CC_CTL) {
+        seterr(err, errlen, "Authorization header contains invalid characters");
+        return -1;
     }
     bool bearer = scheme_is(scheme, scheme_len, "Bearer");
     bool basic = scheme_is(scheme, scheme_len, "Basic");

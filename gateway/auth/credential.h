@@ -45,6 +45,14 @@ struct credential {
 int credential_parse(const char *value, size_t len, char *buf, size_t bufcap,
                      struct credential *out, char *err, size_t errlen);
 
+/*
+ * Fast path for the token cache: when value uses the Bearer scheme, point *tok at what follows
+ * the scheme and spaces (trailing spaces/tabs trimmed) WITHOUT validating it, and return true.
+ * Only a cache lookup keyed by the hash of these bytes may use it: a hit proves the same bytes
+ * were fully parsed and verified before.
+ */
+bool credential_bearer_fast(const char *value, size_t len, const char **tok, size_t *toklen);
+
 /* Classify a token by syntax (used for Bearer and for Basic passwords). */
 enum token_shape token_shape_of(const char *tok, size_t len);
 
