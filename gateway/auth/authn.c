@@ -585,9 +585,7 @@ static enum authn_result check_jwt(struct authn *a, struct authn_cache *c,
     char desc[sizeof(f->desc)];
     enum jwt_status st = jwt_verify(s->issuers, s->n, tok, len, now_ms / 1000, method, hex, &res,
                                     desc, sizeof(desc));
-    const char *iname = (st != JWT_INVALID || res.issuer) && res.issuer < a->nissuers
-                            ? a->issuers[res.issuer].name
-                            : "";
+    const char *iname = res.issuer_known ? a->issuers[res.issuer].name : "";
     if (st == JWT_UNKNOWN_KID)
         return unknown_kid(a, &a->issuers[res.issuer], now_ms, f);
     if (st != JWT_OK)

@@ -36,6 +36,7 @@ enum jwt_status jwt_verify(const struct jwt_issuer *issuers, size_t n, const cha
         if (strcmp(issuers[i].iss, claims.iss) == 0) {
             is = &issuers[i];
             out->issuer = i;
+            out->issuer_known = true;
         }
     if (!is) {
         snprintf(desc, desclen, "unknown issuer");

@@ -40,7 +40,8 @@ enum jwt_status {
 };
 
 struct jwt_result {
-    size_t issuer; /* index into the issuers array (valid for OK and UNKNOWN_KID) */
+    size_t issuer; /* index into the issuers array, when issuer_known */
+    bool issuer_known;
     bool has_kid;
     char kid[JOSE_KID_MAX + 1];
     unsigned char key_fp[SHA256_LEN];
