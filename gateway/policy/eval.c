@@ -43,6 +43,7 @@ struct rprin {
     uint32_t id;
     uint32_t flags;                  /* its key's flags */
     uint32_t closure_off, closure_n; /* its groups; 0 for a group added through a closure */
+    uint32_t gpos[3];                /* grant-table position per level (gslot_pos) */
 };
 
 /* A principal of the token, hashed in round 1. */
@@ -51,6 +52,8 @@ struct direct {
     size_t len;
     uint64_t hash;
     enum policy_principal_kind kind;
+    uint32_t gpos[3];
+    const struct idslot *cand; /* round 2: idmap_candidate */
 };
 
 struct ctx {
@@ -67,6 +70,7 @@ struct ctx {
     enum policy_kind kind[3];
     struct policy_str part[3];
     uint64_t shash[3];
+    const struct idslot *scand[3];
     uint32_t sec[3];
     const struct key *skey[3];
     uint32_t mask[3];
@@ -77,33 +81,15 @@ struct ctx {
     int nsteps;
 };
 
-static bool add_principal(struct ctx *c, uint32_t id, uint64_t hash, uint32_t flags,
-                          uint32_t closure_off, uint32_t closure_n)
+static bool add_principal(struct ctx *c, const struct rprin *p)
 {
     for (size_t i = 0; i < c->n; i++)
-        if (c->p[i].id == id)
+        if (c->p[i].id == p->id)
             return true;
     if (c->n == POLICY_MAX_PRINCIPALS)
         return false;
-    c->p[c->n++] = (struct rprin){hash, id, flags, closure_off, closure_n};
+    c->p[c->n++] = *p;
     return true;
-}
-
-/* Round 2 for one look-up: prefetch the key record of the first slot whose hash matches. */
-static inline void prefetch_key(const struct idmap *m, const struct blob *b, uint64_t h)
-{
-    if (m->cap == 0)
-        return;
-    size_t mask = m->cap - 1;
-    for (size_t j = h & mask;; j = (j + 1) & mask) {
-        const struct idslot *sl = &m->slot[j];
-        if (sl->id == PNONE)
-            return;
-        if (sl->hash == h) {
-            __builtin_prefetch(b->data + sl->off);
-            return;
-        }
-    }
 }
 
 static void direct_add(struct ctx *c, enum policy_principal_kind k, const char *name)
@@ -113,6 +99,12 @@ static void direct_add(struct ctx *c, enum policy_principal_kind k, const char *
     d->len = strlen(name);
     d->kind = k;
     d->hash = ph_principal(k, name, d->len);
+}
+
+static inline void prefetch_cand(const struct idslot *sl, const struct blob *b)
+{
+    if (sl)
+        __builtin_prefetch(b->data + sl->off);
 }
 
 /* Rounds 1 and 2. */
@@ -133,23 +125,47 @@ static void prefetch(struct ctx *c)
         if (c->who->groups[i])
             direct_add(c, POLICY_PRINCIPAL_GROUP, c->who->groups[i]);
     for (size_t i = 0; i < c->nd; i++) {
-        __builtin_prefetch(idmap_home(&s->prin_map, c->d[i].hash));
-        for (int j = 0; j < c->depth; j++)
-            __builtin_prefetch(gslot_home(s, ph_grant(c->shash[j], c->d[i].hash)));
+        struct direct *d = &c->d[i];
+        __builtin_prefetch(idmap_home(&s->prin_map, d->hash));
+        for (int j = 0; j < c->depth; j++) {
+            d->gpos[j] = gslot_pos(s, c->shash[j], d->hash);
+            __builtin_prefetch(&s->gslot[d->gpos[j]]);
+        }
     }
-    for (int j = 0; j < c->depth; j++)
-        prefetch_key(&s->sec_map, &s->skeys, c->shash[j]);
-    for (size_t i = 0; i < c->nd; i++)
-        prefetch_key(&s->prin_map, &s->pkeys, c->d[i].hash);
+    for (int j = 0; j < c->depth; j++) {
+        c->scand[j] = idmap_candidate(&s->sec_map, c->shash[j]);
+        prefetch_cand(c->scand[j], &s->skeys);
+    }
+    for (size_t i = 0; i < c->nd; i++) {
+        c->d[i].cand = idmap_candidate(&s->prin_map, c->d[i].hash);
+        prefetch_cand(c->d[i].cand, &s->pkeys);
+    }
 }
 
-static bool add_direct(struct ctx *c, enum policy_principal_kind k, const char *name, size_t len,
-                       uint64_t h)
+/* Round 3 for a token principal: the candidate's key is checked, and only when it is some
+ * other name with the same hash does the full look-up run. */
+static bool add_direct(struct ctx *c, const struct direct *d)
 {
-    const struct key *key;
-    uint32_t id = snap_find_principal_h(c->s, k, name, len, h, &key);
-    return id == PNONE ||
-           add_principal(c, id, h, key->flags, key->u.p.closure_off, key->u.p.closure_n);
+    const struct policy_snapshot *s = c->s;
+    const struct key *key = NULL;
+    uint32_t id = PNONE;
+    if (d->cand) {
+        key = blob_key(&s->pkeys, d->cand->off);
+        if (key->kind == (uint8_t)d->kind && key->len == d->len &&
+            memcmp(key->name, d->name, d->len) == 0)
+            id = d->cand->id;
+        else
+            id = snap_find_principal_h(s, d->kind, d->name, d->len, d->hash, &key);
+    }
+    if (id == PNONE)
+        return true;
+    struct rprin p = {d->hash,
+                      id,
+                      key->flags,
+                      key->u.p.closure_off,
+                      key->u.p.closure_n,
+                      {d->gpos[0], d->gpos[1], d->gpos[2]}};
+    return add_principal(c, &p);
 }
 
 /* The subject's user/SP principal, its token groups, and their policy closures. */
@@ -159,7 +175,7 @@ static bool resolve(struct ctx *c)
     size_t first_closure;
     c->n = 0;
     for (size_t i = 0; i < c->nd; i++)
-        if (!add_direct(c, c->d[i].kind, c->d[i].name, c->d[i].len, c->d[i].hash))
+        if (!add_direct(c, &c->d[i]))
             return false;
     c->npre = c->n;
     if (c->nd == DIRECT_MAX) { /* token groups beyond the prefetched ones */
@@ -168,9 +184,10 @@ static bool resolve(struct ctx *c)
             const char *g = c->who->groups[i];
             if (!g || seen++ < DIRECT_MAX)
                 continue;
-            size_t len = strlen(g);
-            if (!add_direct(c, POLICY_PRINCIPAL_GROUP, g, len,
-                            ph_principal(POLICY_PRINCIPAL_GROUP, g, len)))
+            struct direct d = {g, strlen(g), 0, POLICY_PRINCIPAL_GROUP, {0, 0, 0}, NULL};
+            d.hash = ph_principal(POLICY_PRINCIPAL_GROUP, g, d.len);
+            d.cand = idmap_candidate(&s->prin_map, d.hash);
+            if (!add_direct(c, &d))
                 return false;
         }
     }
@@ -182,9 +199,11 @@ static bool resolve(struct ctx *c)
         if (c->p[i].closure_n == 0)
             continue;
         const struct closure_ent *ce = &s->closure[c->p[i].closure_off];
-        for (uint32_t j = 0; j < c->p[i].closure_n; j++)
-            if (!add_principal(c, ce[j].id, ce[j].hash, ce[j].flags, 0, 0))
+        for (uint32_t j = 0; j < c->p[i].closure_n; j++) {
+            struct rprin p = {ce[j].hash, ce[j].id, ce[j].flags, 0, 0, {0, 0, 0}};
+            if (!add_principal(c, &p))
                 return false;
+        }
     }
     c->admin = false;
     if (s->admin != PNONE)
@@ -242,8 +261,20 @@ static void load_levels(struct ctx *c)
         c->sec[j] = PNONE;
         if (j > 0 && parent == PNONE)
             continue; /* an unknown level has no known levels below it */
-        c->sec[j] =
-            snap_find_securable_h(s, c->kind[j], parent, c->part[j], c->shash[j], &c->skey[j]);
+        const struct idslot *sl = c->scand[j];
+        if (!sl) {
+            parent = PNONE; /* no securable has this path's hash */
+            continue;
+        }
+        const struct key *k = blob_key(&s->skeys, sl->off);
+        if (k->kind == (uint8_t)c->kind[j] && k->u.s.parent == parent && k->len == c->part[j].len &&
+            memcmp(k->name, c->part[j].ptr, c->part[j].len) == 0) {
+            c->sec[j] = sl->id;
+            c->skey[j] = k;
+        } else { /* another name with the same hash: the full look-up */
+            c->sec[j] =
+                snap_find_securable_h(s, c->kind[j], parent, c->part[j], c->shash[j], &c->skey[j]);
+        }
         parent = c->sec[j];
     }
     /* Grant slots of principals added through a closure (or beyond DIRECT_MAX) were not
@@ -251,8 +282,10 @@ static void load_levels(struct ctx *c)
     for (int j = 0; j < c->depth; j++)
         if (c->sec[j] != PNONE && (c->skey[j]->flags & KEY_HAS_GRANTS))
             for (size_t i = c->npre; i < c->n; i++)
-                if (c->p[i].flags & KEY_HAS_GRANTS)
-                    __builtin_prefetch(gslot_home(s, ph_grant(c->shash[j], c->p[i].hash)));
+                if (c->p[i].flags & KEY_HAS_GRANTS) {
+                    c->p[i].gpos[j] = gslot_pos(s, c->shash[j], c->p[i].hash);
+                    __builtin_prefetch(&s->gslot[c->p[i].gpos[j]]);
+                }
     for (int j = 0; j < c->depth; j++) {
         if (c->sec[j] == PNONE)
             continue;

@@ -106,10 +106,12 @@ static inline uint64_t ph_pair(uint32_t a, uint32_t b)
 }
 
 /* Slot position of the grant of (securable, principal) in the grant table, from the two
- * names' hashes: a decision can compute (and prefetch) it before it knows the ids. */
+ * names' hashes (each already mixed): a decision can compute (and prefetch) it before it
+ * knows the ids. */
 static inline uint64_t ph_grant(uint64_t sec_hash, uint64_t prin_hash)
 {
-    return ph_mix(sec_hash ^ ((prin_hash << 32) | (prin_hash >> 32)));
+    uint64_t h = (sec_hash ^ ((prin_hash << 32) | (prin_hash >> 32))) * 0x9E3779B97F4A7C15ULL;
+    return h ^ (h >> 29);
 }
 
 static inline int kind_depth(enum policy_kind k)
@@ -262,6 +264,9 @@ struct policy_snapshot {
 
     uint32_t admin; /* principal id of the admin group, or PNONE */
     struct policy_source admin_src;
+
+    char *hot; /* one region holding the tables a decision reads (compile.c: freeze) */
+    size_t hot_len;
 };
 
 /* ---- look-ups (compile.c; also the decision hot path) ---- */
@@ -281,25 +286,41 @@ uint32_t snap_find_securable_h(const struct policy_snapshot *s, enum policy_kind
 uint32_t snap_find_securable(const struct policy_snapshot *s, enum policy_kind k,
                              const struct policy_str *parts);
 
+/* The first slot of a look-up with hash h whose hash matches (its key record is the likely
+ * answer), or NULL when there is none. */
+static inline const struct idslot *idmap_candidate(const struct idmap *m, uint64_t h)
+{
+    if (m->cap == 0)
+        return NULL;
+    size_t mask = m->cap - 1;
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        const struct idslot *sl = &m->slot[j];
+        if (sl->id == PNONE)
+            return NULL;
+        if (sl->hash == h)
+            return sl;
+    }
+}
+
 /* Where the slots a look-up with hash h starts at live: for prefetching. */
 static inline const void *idmap_home(const struct idmap *m, uint64_t h)
 {
     return m->cap ? (const void *)&m->slot[h & (m->cap - 1)] : NULL;
 }
 
-static inline const void *gslot_home(const struct policy_snapshot *s, uint64_t pos)
+/* Masked grant position; the grant table never has more than 2^31 slots. */
+static inline uint32_t gslot_pos(const struct policy_snapshot *s, uint64_t sec_hash,
+                                 uint64_t prin_hash)
 {
-    return s->gcap ? (const void *)&s->gslot[pos & (s->gcap - 1)] : NULL;
+    return (uint32_t)(ph_grant(sec_hash, prin_hash) & (s->gcap - 1));
 }
 
-/* The grant-table slot of (sec, prin), pos = ph_grant(securable hash, principal hash);
- * NULL when nothing is granted to prin on sec. */
+/* The grant-table slot of (sec, prin), pos = ph_grant(securable hash, principal hash)
+ * (masked or not); NULL when nothing is granted to prin on sec. */
 static inline const struct gslot *snap_find_grant(const struct policy_snapshot *s, uint32_t sec,
                                                   uint32_t prin, uint64_t pos)
 {
-    if (s->gcap == 0)
-        return NULL;
-    size_t mask = s->gcap - 1;
+    size_t mask = s->gcap - 1; /* gcap >= 64 in a compiled snapshot */
     for (size_t j = pos & mask;; j = (j + 1) & mask) {
         const struct gslot *g = &s->gslot[j];
         if (g->sec == sec && g->prin == prin)
