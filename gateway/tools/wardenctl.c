@@ -5,10 +5,12 @@
  * `wardenctl check --config FILE` validates a daemon configuration the way `warden --check`
  * does, and then the policy files it names.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
+#include "mlflow/routes.h"
 #include "tools/ctl_auth.h"
 #include "tools/ctl_policy.h"
 
@@ -39,6 +41,30 @@ static int check_config(const char *path)
     return rc;
 }
 
+/* routes [--format markdown|tsv]: print the route table Warden enforces. */
+static int print_routes(int argc, char **argv)
+{
+    bool tsv = false;
+    if (argc == 4 && strcmp(argv[2], "--format") == 0 &&
+        (strcmp(argv[3], "tsv") == 0 || strcmp(argv[3], "markdown") == 0))
+        tsv = strcmp(argv[3], "tsv") == 0;
+    else if (argc != 2) {
+        fprintf(stderr, "usage: wardenctl routes [--format markdown|tsv]\n");
+        return 2;
+    }
+    char err[256];
+    if (routes_init(err, sizeof(err)) != 0) {
+        fprintf(stderr, "wardenctl: route table: %s\n", err);
+        return 1;
+    }
+    if (tsv)
+        routes_dump_tsv(stdout);
+    else
+        routes_dump_markdown(stdout);
+    routes_deinit();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
@@ -48,6 +74,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "check") == 0 && argc == 4 && strcmp(argv[2], "--config") == 0)
         return check_config(argv[3]);
+    if (strcmp(cmd, "routes") == 0)
+        return print_routes(argc, argv);
     if (ctl_policy_handles(cmd))
         return ctl_policy_main(argc - 1, argv + 1);
     if (ctl_auth_handles(cmd))
