@@ -32,8 +32,10 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
 from echo_upstream import EchoUpstream  # noqa: E402
+import httpraw  # noqa: E402
 
 WARDEN_BIN = os.environ.get("WARDEN_BIN") or os.path.join(ROOT, "build", "warden")
+WARDENCTL_BIN = os.environ.get("WARDENCTL_BIN") or os.path.join(os.path.dirname(WARDEN_BIN), "wardenctl")
 SANITIZED = os.environ.get("WARDEN_SANITIZED") == "1"
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer",
@@ -71,6 +73,39 @@ def free_port():
 def closed_port():
     """A loopback port with nothing listening (bound then released, never listened on)."""
     return free_port()
+
+
+# --- credentials ---------------------------------------------------------------------------
+# Warden authenticates every request (it never runs as an open proxy): the tests use one
+# personal access token, created once per session with `wardenctl pat create`.
+_cred = {}
+
+
+def credentials():
+    """(token, pat_file) of the test user `warden-test` (group `admins`)."""
+    if not _cred:
+        d = tempfile.mkdtemp(prefix="warden-it-pat-")
+        pat_file = os.path.join(d, "pats.jsonl")
+        if not os.path.exists(WARDENCTL_BIN):
+            raise pytest.UsageError("%s does not exist (build it or set WARDENCTL_BIN)" % WARDENCTL_BIN)
+        p = subprocess.run([WARDENCTL_BIN, "pat", "create", "--user", "warden-test", "--group", "admins",
+                            "--ttl", "never", "--file", pat_file], capture_output=True, text=True)
+        token = p.stdout.strip().splitlines()[0] if p.returncode == 0 and p.stdout.strip() else ""
+        if not token:
+            raise pytest.UsageError("wardenctl pat create failed: %s %s" % (p.stdout, p.stderr))
+        _cred.update(token=token, pat_file=pat_file)
+        httpraw.DEFAULT_HEADERS[:] = [("Authorization", "Bearer " + token)]
+    return _cred["token"], _cred["pat_file"]
+
+
+def pytest_configure(config):
+    # Test modules build request bytes at import: the credential must exist before that.
+    credentials()
+
+
+def auth_headers():
+    """Headers that authenticate a `requests` call to Warden."""
+    return {"Authorization": "Bearer " + credentials()[0]}
 
 
 # --- RSS sampling ---------------------------------------------------------------------------
@@ -157,6 +192,7 @@ class Warden:
             "listener": {"address": "127.0.0.1:0"},
             "upstream": {"url": upstream_url},
             "admin": {"address": "127.0.0.1:0"},
+            "auth": {"pat_file": credentials()[1]},
         }
         self.sections = merge_sections(base, overrides)
         with open(self.conf_path, "w") as f:

@@ -10,6 +10,16 @@ import socket
 import time
 
 
+# Headers every request built by req() carries after Host (conftest puts the test credential
+# here: Warden authenticates every request). req(..., auth=False) leaves them out.
+DEFAULT_HEADERS = []
+
+
+def host_auth(host="localhost"):
+    """b"Host: ...\\r\\n" plus the default credential lines, for hand-written requests."""
+    return ("Host: %s\r\n" % host + "".join("%s: %s\r\n" % hv for hv in DEFAULT_HEADERS)).encode("latin-1")
+
+
 class Response:
     def __init__(self, status, reason, headers, body, raw):
         self.status = status
@@ -169,11 +179,15 @@ def assert_closed(sock, reader=None, timeout=3.0, probe=True):
     raise AssertionError("server answered on a connection it should have closed: %r" % got[:300])
 
 
-def req(method="GET", target="/x", headers=(), body=b"", version="HTTP/1.1", host="localhost"):
-    """Build request bytes. `headers` are (name, value) pairs, added after Host, verbatim."""
+def req(method="GET", target="/x", headers=(), body=b"", version="HTTP/1.1", host="localhost",
+        auth=True):
+    """Build request bytes. `headers` are (name, value) pairs, added after Host (and the default
+    credential unless auth=False), verbatim."""
     lines = ["%s %s %s" % (method, target, version)]
     if host is not None:
         lines.append("Host: %s" % host)
+    if auth:
+        lines.extend("%s: %s" % hv for hv in DEFAULT_HEADERS)
     for n, v in headers:
         lines.append("%s: %s" % (n, v))
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body

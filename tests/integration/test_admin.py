@@ -7,7 +7,7 @@ import requests
 
 import httpraw
 import promtext
-from conftest import closed_port
+from conftest import auth_headers, closed_port
 from httpraw import req
 
 REQUIRED = ["warden_requests_total", "warden_active_connections", "warden_upstream_errors_total",
@@ -55,7 +55,7 @@ def test_admin_unknown_path_404(warden_echo):
 
 def test_admin_not_on_data_listener(warden_echo, echo):
     """/metrics on the data listener is just proxied (the admin plane is a separate port)."""
-    r = requests.get(warden_echo.url + "/metrics", timeout=5)
+    r = requests.get(warden_echo.url + "/metrics", headers=auth_headers(), timeout=5)
     assert r.json()["echo"] is True
 
 
@@ -83,8 +83,8 @@ def test_metrics_counters_move(warden_echo, echo):
     w = warden_echo
     s0, _ = metrics(w)
     for i in range(7):
-        assert requests.get(w.url + "/m%d" % i, timeout=5).status_code == 200
-    resp, s, r = httpraw.exchange(w.port, b"GET /bad HTTP/1.1\r\nHost: x\r\nA B: c\r\n\r\n")
+        assert requests.get(w.url + "/m%d" % i, headers=auth_headers(), timeout=5).status_code == 200
+    resp, s, r = httpraw.exchange(w.port, req("GET", "/bad", [("A B", "c")]))
     s.close()
     assert resp.status == 400
     s1, _ = metrics(w)
@@ -105,7 +105,7 @@ def test_metrics_upstream_errors_and_5xx(warden_factory):
     w = warden_factory("http://127.0.0.1:%d" % closed_port())
     s0, _ = metrics(w)
     for _ in range(3):
-        assert requests.get(w.url + "/x", timeout=5).status_code == 502
+        assert requests.get(w.url + "/x", headers=auth_headers(), timeout=5).status_code == 502
     s1, _ = metrics(w)
     assert promtext.total(s1, "warden_upstream_errors_total") - promtext.total(s0, "warden_upstream_errors_total") >= 3
     assert promtext.value(s1, "warden_requests_total", **{"class": "5xx"}) - (

@@ -11,7 +11,7 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT, SANITIZED, WARDEN_BIN, SANITIZER_MARKERS
+from conftest import ROOT, WARDEN_BIN, SANITIZER_MARKERS, credentials
 
 ERR_RE = re.compile(r"^(?P<file>[^:\n]+):(?P<line>\d+):(?P<col>\d+): (?P<msg>.+)$", re.M)
 
@@ -28,8 +28,11 @@ def run(*args, timeout=30):
 
 def write(tmp_path, text, name="w.conf"):
     path = tmp_path / name
-    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    path.write_text(textwrap.dedent(text).lstrip("\n").replace("@PAT_FILE@", credentials()[1]))
     return str(path)
+
+
+AUTH = "[auth]\npat_file = @PAT_FILE@\n"
 
 
 GOOD = """
@@ -70,6 +73,9 @@ GOOD = """
 
     [admin]
     address = 127.0.0.1:0
+
+    [auth]
+    pat_file = @PAT_FILE@
 """
 
 
@@ -169,9 +175,9 @@ def test_run_with_bad_config_refuses_to_start(tmp_path):
 ], ids=["no-equals", "unclosed-section", "unclosed-quote", "empty-value", "int-overflow",
         "negative-duration", "fraction", "bad-enum"])
 def test_check_single_errors(tmp_path, text, line):
-    body = "[listener]\naddress = 127.0.0.1:0\n[upstream]\nurl = http://127.0.0.1:5000\n"
+    body = "[listener]\naddress = 127.0.0.1:0\n[upstream]\nurl = http://127.0.0.1:5000\n" + AUTH
     if "[upstream]" in text:
-        body = "[listener]\naddress = 127.0.0.1:0\n"
+        body = "[listener]\naddress = 127.0.0.1:0\n" + AUTH
     path = write(tmp_path, text + body)
     rc, out = run("--check", path)
     assert rc == 1, out
@@ -200,10 +206,13 @@ def test_check_tls_files_missing(tmp_path):
         tls_key = /nonexistent/key.pem
         [upstream]
         url = http://127.0.0.1:5000
+        [auth]
+        pat_file = @PAT_FILE@
     """)
     rc, out = run("--check", path)
     assert rc == 1, out
-    assert ERR_RE.search(out), out
+    # the [listener] section (line 1) or the tls_cert/tls_key line
+    assert {int(m.group("line")) for m in ERR_RE.finditer(out)} & {1, 3, 4}, out
 
 
 def test_check_tls_cert_without_key(tmp_path):
@@ -213,6 +222,8 @@ def test_check_tls_cert_without_key(tmp_path):
         tls_cert = /etc/ssl/certs/ca-certificates.crt
         [upstream]
         url = http://127.0.0.1:5000
+        [auth]
+        pat_file = @PAT_FILE@
     """)
     rc, out = run("--check", path)
     assert rc == 1, out

@@ -15,6 +15,7 @@ and that the upstream connection carrying the partial one was closed, never reus
 import json
 import re
 import select
+import socket
 import time
 
 import pytest
@@ -483,11 +484,59 @@ def test_H2_connection_listing_forwarded_headers(we):
     assert q.header("X-Forwarded-Host") == ["front.example"]
 
 
-def test_H3_connection_authorization_passthrough_whole_or_removed(we):
+def test_H3_connection_authorization_whole_or_removed(we):
+    """`Connection: Authorization`: the credential is either used and forwarded whole, used and
+    removed, or removed before authentication (401) — never half-processed."""
     w, echo = we
-    ok(w, req("GET", "/h3", [("Connection", "Authorization"), ("Authorization", "Bearer abc.def.ghi")]))
+    token = httpraw.DEFAULT_HEADERS[0][1]
+    resp, s, r = httpraw.exchange(w.port, req("GET", "/h3", [("Connection", "Authorization"),
+                                                             ("Authorization", token)], auth=False))
+    s.close()
+    if resp.status == 401:
+        time.sleep(SETTLE)
+        assert echo.total_bytes() == 0
+        return
+    assert resp.status == 200, resp
     q = one_upstream_request(echo)
-    assert q.header("Authorization") in ([], ["Bearer abc.def.ghi"]), q.headers
+    assert q.header("Authorization") in ([], [token]), q.headers
+
+
+def test_unauthenticated_request_refused(we):
+    w, echo = we
+    for extra in ([], [("Authorization", "Bearer wdn_pat_not-a-real-token")],
+                  [("Authorization", "Basic Zm9vOmJhcg==")]):
+        resp, s, r = httpraw.exchange(w.port, req("GET", "/api/2.0/mlflow/experiments/search", extra,
+                                                  auth=False))
+        s.close()
+        body = _assert_error_shape(resp, 401)
+        assert resp.header("WWW-Authenticate"), resp
+        assert body["error_code"]
+    time.sleep(SETTLE)
+    assert echo.total_bytes() == 0
+
+
+def test_X1_expect_without_credentials_gets_401_not_100(we):
+    w, echo = we
+    s = httpraw.connect(w.port)
+    s.sendall(b"PUT /api/2.0/mlflow-artifacts/artifacts/0/x HTTP/1.1\r\nHost: localhost\r\n"
+              b"Expect: 100-continue\r\nContent-Length: 10737418240\r\n\r\n")
+    r = httpraw.Reader(s)
+    first = r.response(keep_interim=True)
+    assert first.status == 401, "got %r first" % first
+    _assert_error_shape(first, 401)
+    # the 10 GB body is never invited: the connection is closed (or drained within a bound)
+    s.settimeout(5)
+    try:
+        s.sendall(b"x" * 65536)
+        rest = s.recv(100)
+        assert rest == b"", rest
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    except socket.timeout:
+        pytest.fail("connection neither closed nor answered after refusing an Expect upload")
+    s.close()
+    time.sleep(SETTLE)
+    assert echo.total_bytes() == 0
 
 
 def test_headers_named_in_connection_removed(we):
@@ -624,7 +673,7 @@ def test_X2_100_continue_sent_by_warden_then_body_streamed(we):
     w, echo = we
     total = 10 * 1024 * 1024 * 1024
     s = httpraw.connect(w.port, timeout=10)
-    s.sendall(b"PUT /stream HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+    s.sendall(b"PUT /stream HTTP/1.1\r\n" + httpraw.host_auth() + b"Expect: 100-continue\r\n"
               b"Content-Length: %d\r\n\r\n" % total)
     r = httpraw.Reader(s)
     interim = r.response(keep_interim=True)
@@ -646,7 +695,7 @@ def test_X2_100_continue_sent_by_warden_then_body_streamed(we):
 def test_X3_expect_with_body_sent_immediately(we):
     w, echo = we
     s = httpraw.connect(w.port)
-    s.sendall(b"POST /x3 HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"
+    s.sendall(b"POST /x3 HTTP/1.1\r\n" + httpraw.host_auth() + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"
               + req("GET", "/x3-next"))
     r = httpraw.Reader(s)
     a = r.response()  # a 100 Continue before it (if any) is skipped
@@ -685,7 +734,7 @@ def test_X5_upstream_early_reply_not_reused_with_unread_body(warden_factory):
                                       "timeouts": {"upstream_first_byte": "3s"}})
         body_len = 4 * 1024 * 1024
         s = httpraw.connect(w.port, timeout=10)
-        s.sendall(b"POST /early HTTP/1.1\r\nHost: localhost\r\nContent-Length: %d\r\n\r\n" % body_len)
+        s.sendall(b"POST /early HTTP/1.1\r\n" + httpraw.host_auth() + b"Content-Length: %d\r\n\r\n" % body_len)
         s.sendall(b"q" * 65536)  # only part of the body
         r = httpraw.Reader(s)
         resp = r.response()

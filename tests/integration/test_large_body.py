@@ -15,7 +15,7 @@ import uuid
 import pytest
 import requests
 
-from conftest import SANITIZED, RssSampler, record_figure
+from conftest import SANITIZED, RssSampler, auth_headers, record_figure
 
 GIB = 1 << 30
 MIB = 1 << 20
@@ -57,7 +57,7 @@ def _url(w, exp, name):
 def _download_sha(url):
     h = hashlib.sha256()
     n = 0
-    with requests.get(url, stream=True, timeout=300) as r:
+    with requests.get(url, stream=True, headers=auth_headers(), timeout=300) as r:
         assert r.status_code == 200, r.text[:300]
         for chunk in r.iter_content(BLOCK):
             h.update(chunk)
@@ -83,7 +83,7 @@ def test_1gib_upload_and_download_bounded_memory(warden_mlflow, mlflow_server, e
     payload = Payload(GIB, "one-gib")
     url = _url(w, exp_path, "big.bin")
     with RssSampler(w.pid) as up:
-        r = requests.put(url, data=payload, headers={"Content-Type": "application/octet-stream"},
+        r = requests.put(url, data=payload, headers=dict(auth_headers(), **{"Content-Type": "application/octet-stream"}),
                          timeout=600)
     assert r.status_code == 200, r.text[:500]
     want = payload.sha256.hexdigest()
@@ -106,7 +106,7 @@ def test_large_chunked_upload(warden_mlflow, mlflow_server, exp_path):
     payload = Payload(256 * MIB, "chunked", with_len=False)
     url = _url(w, exp_path, "chunked.bin")
     with RssSampler(w.pid) as up:
-        r = requests.put(url, data=iter(payload), timeout=600)  # no length: Transfer-Encoding: chunked
+        r = requests.put(url, data=iter(payload), headers=auth_headers(), timeout=600)  # no length: Transfer-Encoding: chunked
     assert r.status_code == 200, r.text[:500]
     want = payload.sha256.hexdigest()
     on_disk = os.path.join(mlflow_server.artifacts, exp_path, "chunked.bin")

@@ -21,6 +21,7 @@ from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
 
 import promtext
+from conftest import credentials
 
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
 os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
@@ -28,6 +29,8 @@ os.environ["MLFLOW_ENABLE_ASYNC_LOGGING"] = "false"
 
 
 def _client(uri):
+    # Warden authenticates every request; MLflow itself (no auth app) ignores the header.
+    os.environ["MLFLOW_TRACKING_TOKEN"] = credentials()[0]
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     os.environ["MLFLOW_TRACKING_URI"] = uri

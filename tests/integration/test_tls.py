@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import SANITIZED
+from conftest import SANITIZED, credentials
 import httpraw
 from httpraw import req
 
@@ -152,8 +152,10 @@ def test_tls_config_errors(tmp_path, cert):
     for k in (str(bad_key), str(other)):  # unreadable key; key that does not match the cert
         conf = tmp_path / "tls.conf"
         conf.write_text("[listener]\naddress = 127.0.0.1:0\ntls_cert = %s\ntls_key = %s\n"
-                        "[upstream]\nurl = http://127.0.0.1:5000\n" % (crt, k))
+                        "[upstream]\nurl = http://127.0.0.1:5000\n[auth]\npat_file = %s\n"
+                        % (crt, k, credentials()[1]))
         rc, out = run("--check", str(conf))
         assert rc == 1, (k, out)
-        assert ERR_RE.search(out), out
+        lines = {int(m.group("line")) for m in ERR_RE.finditer(out)}
+        assert lines & {1, 3, 4}, "want an error on the [listener] or tls_cert/tls_key line: %s" % out
         assert os.path.exists(crt)
