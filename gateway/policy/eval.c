@@ -81,7 +81,8 @@ struct ctx {
     int nsteps;
 };
 
-static bool add_principal(struct ctx *c, const struct rprin *p)
+static inline __attribute__((always_inline)) bool add_principal(struct ctx *c,
+                                                                const struct rprin *p)
 {
     for (size_t i = 0; i < c->n; i++)
         if (c->p[i].id == p->id)
@@ -92,7 +93,8 @@ static bool add_principal(struct ctx *c, const struct rprin *p)
     return true;
 }
 
-static void direct_add(struct ctx *c, enum policy_principal_kind k, const char *name)
+static inline __attribute__((always_inline)) void
+direct_add(struct ctx *c, enum policy_principal_kind k, const char *name)
 {
     struct direct *d = &c->d[c->nd++];
     d->name = name;
@@ -144,7 +146,7 @@ static void prefetch(struct ctx *c)
 
 /* Round 3 for a token principal: the candidate's key is checked, and only when it is some
  * other name with the same hash does the full look-up run. */
-static bool add_direct(struct ctx *c, const struct direct *d)
+static inline __attribute__((always_inline)) bool add_direct(struct ctx *c, const struct direct *d)
 {
     const struct policy_snapshot *s = c->s;
     const struct key *key = NULL;
