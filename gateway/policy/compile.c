@@ -1,6 +1,7 @@
 /*
  * policy compile: builds an immutable snapshot from policy texts. Owns the snapshot's memory
- * (a string arena plus flat arrays and three hash tables), the builder callbacks the parser
+ * (a string arena, flat arrays, key blobs, the principal / securable / grant hash tables and
+ * the region freeze() moves the decision's tables into), the builder callbacks the parser
  * drives, the cross-statement checks (conflicting owners, duplicate groups, admin group), the
  * group-membership closure, the SHA-256 policy version, reading files and directories, and
  * the snapshot's reference count and introspection accessors. Compile runs on whatever

@@ -9,11 +9,19 @@
  *   eval.c     policy_decide / policy_explain
  *   store.c    the thread-safe holder (store.h)
  *
- * Layout. Principals and securables are interned into arrays and indexed by open-addressing
- * hash tables (idmap) keyed by a 64-bit hash of (kind, name parts with lengths). Grants are
- * merged per (securable, principal) into a grant_entry holding a privilege bit mask and, per
- * privilege, the first statement that granted it; a third idmap finds the entry for a
- * (securable id, principal id) pair. All of it is immutable once compiled.
+ * Layout. Principals and securables are interned into arrays (for explain and introspection)
+ * and indexed by open-addressing hash tables (idmap) of 16-byte slots {64-bit hash, id, key
+ * offset}. A securable's hash covers its kind and its path (name parts with lengths); every
+ * securable's containing levels are interned with it and its key records its parent's id.
+ * Each id has a key record (struct key) in a blob: the name to verify a hash match against,
+ * plus what a decision needs next (a principal's group closure, a securable's parent and
+ * owner, whether any grant names it), so a verified look-up costs two cache lines.
+ * Grants are merged per (securable, principal) into one 16-byte grant-table slot: the
+ * privilege bit mask and where the first statement of each privilege sits (gsrc). The slot's
+ * position comes from the two names' hashes (ph_grant) while its key is the id pair, so a
+ * decision can prefetch every grant probe before it has resolved any name. After compile the
+ * tables a decision reads are moved into one region (huge pages when large), and all of it is
+ * immutable.
  */
 #ifndef WARDEN_POLICY_INTERNAL_H
 #define WARDEN_POLICY_INTERNAL_H
