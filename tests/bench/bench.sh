@@ -11,8 +11,10 @@
 # and p99 per target, the ratios warden/nginx (target: throughput >= 0.9, p99 <= 1.2) and
 # warden's RSS. Every process it starts is stopped on exit. Not part of tests/run.sh.
 #
-# Environment: WARDEN_BIN (default build/warden, built if missing), ROUNDS (5), DURATION (5),
-# CONNS (50), BENCH_PATH (the request path).
+# Every request carries the same `Authorization: Bearer <PAT>` header (a personal access token
+# made with wardenctl; Warden authenticates every request, nginx ignores the header).
+# Environment: WARDEN_BIN (default build/warden, built if missing; wardenctl next to it),
+# ROUNDS (5), DURATION (5), CONNS (50), BENCH_PATH (the request path).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -23,10 +25,11 @@ CONNS=${CONNS:-50}
 BENCH_PATH=${BENCH_PATH:-/api/2.0/mlflow/experiments/get?experiment_id=0}
 
 bash "$ROOT/tests/setup.sh" >/dev/null
-if [ ! -x "$WARDEN_BIN" ]; then
+WARDENCTL_BIN=${WARDENCTL_BIN:-$(dirname "$WARDEN_BIN")/wardenctl}
+if [ ! -x "$WARDEN_BIN" ] || [ ! -x "$WARDENCTL_BIN" ]; then
   echo "bench: building $WARDEN_BIN (release)" >&2
   cmake -S "$ROOT" -B "$ROOT/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$ROOT/build" -j"$(nproc)" --target warden >/dev/null
+  cmake --build "$ROOT/build" -j"$(nproc)" --target warden wardenctl >/dev/null
 fi
 
 TMP=$(mktemp -d /tmp/warden-bench.XXXXXX)
@@ -56,6 +59,10 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 read -r P_UP P_NGINX P_WARDEN <<<"$(free_ports 3)"
+
+TOKEN=$("$WARDENCTL_BIN" pat create --user bench --ttl never --file "$TMP/pats.jsonl" 2>/dev/null | head -n 1)
+[ -n "$TOKEN" ] || { echo "bench: wardenctl pat create failed" >&2; exit 1; }
+AUTH="Authorization: Bearer $TOKEN"
 
 BODY='{"experiment": {"experiment_id": "0", "name": "Default", "artifact_location": "mlflow-artifacts:/0", "lifecycle_stage": "active", "last_update_time": 1764337000000, "creation_time": 1764337000000, "tags": []}}'
 
@@ -117,6 +124,9 @@ max_idle = 64
 
 [admin]
 address = 127.0.0.1:0
+
+[auth]
+pat_file = $TMP/pats.jsonl
 EOF
 "$WARDEN_BIN" -c "$TMP/warden.conf" 2>"$TMP/warden.log" &
 WARDEN_PID=$!
@@ -125,7 +135,7 @@ PIDS+=("$WARDEN_PID")
 wait_http() { # url
   local i
   for i in $(seq 1 100); do
-    if curl -sf -o /dev/null "$1"; then return 0; fi
+    if curl -sf -o /dev/null -H "$AUTH" "$1"; then return 0; fi
     sleep 0.1
   done
   echo "bench: $1 did not answer" >&2
@@ -140,7 +150,7 @@ declare -A URL=(
 TARGETS=(upstream nginx warden)
 for t in "${TARGETS[@]}"; do wait_http "${URL[$t]}"; done
 for t in nginx warden; do
-  got=$(curl -sf "${URL[$t]}")
+  got=$(curl -sf -H "$AUTH" "${URL[$t]}")
   [ "$got" = "$BODY" ] || { echo "bench: $t returned a different body: $got" >&2; exit 1; }
 done
 
@@ -165,13 +175,13 @@ print(rps, ms(lat["50"]), ms(lat["99"]), errs)
 }
 
 echo "bench: warm-up"
-for t in "${TARGETS[@]}"; do wrk -t1 -c"$CONNS" -d1s "${URL[$t]}" >/dev/null; done
+for t in "${TARGETS[@]}"; do wrk -t1 -c"$CONNS" -d1s -H "$AUTH" "${URL[$t]}" >/dev/null; done
 
 RESULTS="$TMP/results"
 : >"$RESULTS"
 for r in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
-    line=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${URL[$t]}" | parse_wrk)
+    line=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "$AUTH" "${URL[$t]}" | parse_wrk)
     echo "$t $line" >>"$RESULTS"
     printf 'round %d %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$r" "$t" $line
   done
