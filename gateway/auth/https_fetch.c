@@ -181,6 +181,12 @@ int https_get(const char *url, const char *ca_file, int timeout_ms, size_t max_b
         goto out;
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    /* Many servers (Python's ssl, some load balancers) close the TCP connection after a
+     * complete response without a TLS close_notify. OpenSSL 3 reports that as an error by
+     * default; read it as end of stream instead: the framing check below refuses a response
+     * that is actually truncated (Content-Length or chunked), and a read-until-close JWKS that
+     * was cut short fails to parse as JSON. */
+    SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
     if ((ca_file && *ca_file) ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1
                               : SSL_CTX_set_default_verify_paths(ctx) != 1) {
         snprintf(err, errlen, "cannot load CA certificates%s%s", ca_file ? " from " : "",
