@@ -264,7 +264,8 @@ static int redis_revoke_entry(const struct opts *o, const char *entry)
     const char *p = prefix_of(o);
     int rc = redis_ok(c, redisCommand(c, "SADD %s" AUTHN_REDIS_REVOKED " %s", p, entry), "SADD");
     if (rc == 0)
-        rc = redis_ok(c, redisCommand(c, "PUBLISH %s" AUTHN_REDIS_EVENTS " revoke %s", p, entry),
+        rc = redis_ok(c,
+                      redisCommand(c, "PUBLISH %s" AUTHN_REDIS_EVENTS " %s%s", p, "revoke ", entry),
                       "PUBLISH");
     redisFree(c);
     return rc;
