@@ -90,8 +90,12 @@ run_pytest() { # binary label sanitized
 # --- fuzzing ---------------------------------------------------------------------------------------
 if [ "$FUZZ_SECONDS" -gt 0 ] && ls "$ROOT"/tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
   note "fuzz build (build-fuzz/, clang)"
-  build build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DWARDEN_FUZZ=ON \
-    -DWARDEN_TESTS=OFF
+  # Only the fuzz targets: the daemon and wardenctl are not built with the fuzzer runtime.
+  fuzz_targets=()
+  for src in "$ROOT"/tests/fuzz/fuzz_*.c; do fuzz_targets+=("$(basename "$src" .c)"); done
+  cmake -S "$ROOT" -B "$ROOT/build-fuzz" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+    -DWARDEN_FUZZ=ON -DWARDEN_TESTS=OFF >"$OUT/build-fuzz.configure.log" 2>&1 &&
+    cmake --build "$ROOT/build-fuzz" -j"$JOBS" --target "${fuzz_targets[@]}" >"$OUT/build-fuzz.build.log" 2>&1
   fuzz_ok=$?
   record "fuzz build" $fuzz_ok
   if [ $fuzz_ok -ne 0 ]; then
