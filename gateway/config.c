@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "auth/authn_conf.h"
+#include "net/tls.h"
 #include "util/log.h"
 
 #define SEC(T, f) offsetof(T, f)
@@ -77,10 +78,22 @@ static void listener_check(void *p, const struct conf_pos *pos, struct conf_diag
                       "[listener]: tls_client_ca needs a TLS listener (tls_cert and tls_key)");
     const char *files[3] = {l->tls_cert, l->tls_key, l->tls_client_ca};
     static const char *const names[3] = {"tls_cert", "tls_key", "tls_client_ca"};
+    bool readable = true;
     for (int i = 0; i < 3; i++)
-        if (files[i] && access(files[i], R_OK) != 0)
+        if (files[i] && access(files[i], R_OK) != 0) {
             conf_diag_add(d, pos->file, pos->line, pos->column, "[listener]: cannot read %s '%s'",
                           names[i], files[i]);
+            readable = false;
+        }
+    if (readable && l->tls_cert && l->tls_key) {
+        /* Load them as the daemon will, so --check refuses what start-up would refuse. */
+        char err[512];
+        SSL_CTX *ctx = tls_server_ctx_new(l->tls_cert, l->tls_key, l->tls_client_ca,
+                                          l->tls_client_cert == 1, err, sizeof(err));
+        if (!ctx)
+            conf_diag_add(d, pos->file, pos->line, pos->column, "[listener]: %s", err);
+        tls_server_ctx_free(ctx);
+    }
 }
 
 static const struct conf_key upstream_keys[] = {
