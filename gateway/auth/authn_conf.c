@@ -1,5 +1,5 @@
 /*
- * authn_conf: see authn_conf.h. Keys are documented in CONFIG.md (same order).
+ * authn_conf: see authn_conf.h. Keys are documented in conf/README.md (same order).
  */
 #include "auth/authn_conf.h"
 

@@ -2,7 +2,7 @@
  * authn_conf: the configuration of authentication: the [auth] section (struct authn_config)
  * and the repeatable [issuer NAME] section (struct authn_issuer_config), as conf_key tables
  * with defaults and checks, for the root configuration to assemble (see util/conf.h).
- * Every key is documented in gateway/auth/CONFIG.md. Read at start-up/reload on the main
+ * Every key is documented in conf/README.md. Read at start-up/reload on the main
  * thread; authn_new() copies what it keeps, so these structs may be released afterwards.
  */
 #ifndef WARDEN_AUTH_AUTHN_CONF_H
