@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <event2/thread.h>
@@ -59,6 +60,19 @@ static int resolve_upstream(const struct upstream_conf *u, struct worker_shared 
     sh->upstream_addrlen = ai->ai_addrlen;
     freeaddrinfo(ai);
     return 0;
+}
+
+/* Every client and upstream connection is a descriptor: take what the hard limit allows. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("cannot raise the open-file limit: %s", strerror(errno));
+    }
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+        log_info("open-file limit %llu", (unsigned long long)rl.rlim_cur);
 }
 
 static int write_ready_file(const char *path, const struct warden_config *cfg, const int *ports,
@@ -190,6 +204,7 @@ int main(int argc, char **argv)
         fds[i] = -1;
 
     signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
     sigset_t sigs;
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGTERM);
