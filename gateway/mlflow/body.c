@@ -136,6 +136,7 @@ int body_spec_from_route(const struct route *r, struct body_spec *spec, char *er
         spec->ids[spec->nids].path = ck->field;
         spec->ids[spec->nids].kind =
             ck->object == ROUTE_OBJ_EXPERIMENT ? BODY_ID_EXPERIMENT : BODY_ID_STRING;
+        spec->ids[spec->nids].many = ck->many;
         spec->nids++;
     }
     return 0;
@@ -719,6 +720,8 @@ static int collect(struct ctx *c, const struct body_id_spec *is, json_t *o, cons
         return 0;
     if (!dot) {
         *present = true;
+        if (json_is_array(v) && !is->many)
+            return fail(c, "%s must be a string", key);
         if (json_is_array(v)) {
             json_array_foreach(v, i, e)
             {

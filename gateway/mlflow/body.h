@@ -54,11 +54,13 @@
  *
  * Ids: each checked path is a dotted field path where "name[]" walks every element of an
  * array of messages ("locations[].mlflow_experiment.experiment_id"); a final repeated field
- * gives every element ("experiment_ids"). Values must be JSON strings; experiment ids must
- * be canonical decimal: ^(0|[1-9][0-9]{0,18})$, no sign, no whitespace, no leading zero, no
- * '_' (MLflow's store converts with int(), which reads " 1", "+1", "01", "1_0" and non-ASCII
- * digits; grants compare strings). An absent or null field is reported as not present; an
- * empty array as present with no values; the caller decides what absence means (e.g. "0").
+ * gives every element ("experiment_ids"), and a final array is accepted only for a check
+ * marked `many` (route_check.many), so a singular id never silently becomes a list. Values
+ * must be JSON strings; experiment ids must be canonical decimal: ^(0|[1-9][0-9]{0,18})$, no
+ * sign, no whitespace, no leading zero, no '_' (MLflow's store converts with int(), which
+ * reads " 1", "+1", "01", "1_0" and non-ASCII digits; grants compare strings). An absent or
+ * null field is reported as not present; an empty array as present with no values; the
+ * caller decides what absence means (e.g. "0" for CreateRun).
  */
 #ifndef WARDEN_MLFLOW_BODY_H
 #define WARDEN_MLFLOW_BODY_H
@@ -135,6 +137,7 @@ enum body_id_kind {
 struct body_id_spec {
     const char *path; /* e.g. "experiment_ids", "models[].model_id" */
     enum body_id_kind kind;
+    bool many; /* several values allowed; otherwise a final array is refused */
 };
 
 struct body_spec {
