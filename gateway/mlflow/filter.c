@@ -207,7 +207,7 @@ int filter_page(const struct filter_spec *spec, const char *body, size_t len,
         snprintf(err, errlen, "filter: no spec or predicate");
         return -1;
     }
-    root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root) {
         snprintf(err, errlen, "%s response: not JSON: %s", spec->name, jerr.text);
         goto fail;
