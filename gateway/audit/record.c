@@ -80,15 +80,32 @@ void audit_record_add_actor(struct audit_record *r, const char *kind, const char
     AUDIT_SET(r, actors[i].id, id, n);
 }
 
+/* Keys of params and resource ids must be non-empty visible ASCII, so two distinct keys can
+ * never render as the same JSON member name (as two invalid UTF-8 keys would, via U+FFFD). */
+static bool key_ok(const char *key, size_t n)
+{
+    if (!key || n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7F)
+            return false;
+    return true;
+}
+
 void audit_record_add_resource_id(struct audit_record *r, const char *key, const char *val,
                                   size_t n)
 {
-    if (r->resource.n_ids >= AUDIT_RES_IDS) {
+    size_t klen = key ? strlen(key) : 0;
+    bool dup = false;
+    for (uint8_t i = 0; i < r->resource.n_ids && key_ok(key, klen); i++)
+        dup = dup || (r->resource.ids[i].key.len == klen &&
+                      memcmp(r->resource.ids[i].key.s, key, klen) == 0);
+    if (r->resource.n_ids >= AUDIT_RES_IDS || !key_ok(key, klen) || dup) {
         r->truncated = true;
         return;
     }
     uint8_t i = r->resource.n_ids++;
-    AUDIT_SET(r, resource.ids[i].key, key, key ? strlen(key) : 0);
+    AUDIT_SET(r, resource.ids[i].key, key, klen);
     AUDIT_SET(r, resource.ids[i].value, val, n);
 }
 
@@ -178,7 +195,7 @@ bool audit_value_looks_secret(const char *val, size_t n)
 bool audit_record_add_param(struct audit_record *r, const char *key, size_t klen, const char *val,
                             size_t vlen)
 {
-    if (!key || klen == 0 || (!val && vlen))
+    if (!key_ok(key, klen) || (!val && vlen))
         goto drop;
     if (r->n_params >= AUDIT_PARAMS)
         goto drop;

@@ -162,15 +162,16 @@ void audit_record_set_path(struct audit_record *r, const char *path, size_t n);
 void audit_record_set_source(struct audit_record *r, const char *ip, size_t n, uint16_t port);
 
 /* Append one group / actor / resource id. Past the array's capacity the item is dropped and
- * r->truncated set (groups also count in subject.groups_omitted). */
+ * r->truncated set (groups also count in subject.groups_omitted). A resource id key must be
+ * visible ASCII and not repeat one already present, else the id is dropped likewise. */
 void audit_record_add_group(struct audit_record *r, const char *g, size_t n);
 void audit_record_add_actor(struct audit_record *r, const char *kind, const char *id, size_t n);
 void audit_record_add_resource_id(struct audit_record *r, const char *key, const char *val,
                                   size_t n);
 
 /* Record one request parameter, redacting and capping as described above. Returns true if it
- * was stored (possibly redacted or truncated), false if dropped (over a cap, duplicate or
- * empty key). */
+ * was stored (possibly redacted or truncated), false if dropped (over a cap, a duplicate key,
+ * or a key that is empty or not visible ASCII). */
 bool audit_record_add_param(struct audit_record *r, const char *key, size_t klen, const char *val,
                             size_t vlen);
 
