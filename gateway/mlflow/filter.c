@@ -258,7 +258,7 @@ int filter_page(const struct filter_spec *spec, const char *body, size_t len,
     }
     if (serialise_items(out->items, &out->items_json, &out->items_json_len) != 0)
         goto oom;
-    out->rest = json_deep_copy(root);
+    out->rest = json_copy(root); /* shallow: members are shared, not duplicated */
     if (!out->rest)
         goto oom;
     json_object_del(out->rest, spec->items_field);

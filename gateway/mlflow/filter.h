@@ -58,6 +58,18 @@
  *    as with MLflow's own offset tokens, rows created or deleted between two requests can
  *    shift the window by that many rows (never reveal an invisible one: every item returned
  *    passes the predicate when it is returned).
+ *
+ *    Driving it (connection layer): p = planner_new(...) (NULL: answer 400 with err); then
+ *    while planner_next_upstream_request(p, &r) == 1: rewrite the client's request with
+ *    planner_rewrite_body / planner_rewrite_query, send it, and on a 200 call planner_feed
+ *    (1: stop; -1: answer 502). A non-200 upstream answer is forwarded to the client as it
+ *    is and the planner freed (MLflow's own validation errors, e.g. max_results above the
+ *    endpoint's limit, reach the client unchanged). Finally planner_result() is the body.
+ *
+ *    Keys that need a lookup before they can be decided (dataset ids -> experiments): call
+ *    filter_page() once with a predicate that records the keys and returns false, resolve
+ *    them asynchronously into a cache, then feed the planner with a predicate that reads the
+ *    cache and answers false for anything unresolved.
  */
 #ifndef WARDEN_MLFLOW_FILTER_H
 #define WARDEN_MLFLOW_FILTER_H
