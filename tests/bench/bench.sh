@@ -11,10 +11,13 @@
 # and p99 per target, the ratios warden/nginx (target: throughput >= 0.9, p99 <= 1.2) and
 # warden's RSS. Every process it starts is stopped on exit. Not part of tests/run.sh.
 #
-# Every request carries the same `Authorization: Bearer <PAT>` header (a personal access token
-# made with wardenctl; Warden authenticates every request, nginx ignores the header).
+# Every request carries the same `Authorization: Bearer <token>` header (Warden authenticates
+# every request, nginx ignores the header): with BENCH_TOKEN=pat (default) a personal access
+# token, with BENCH_TOKEN=jwt a ~2 KB RS256 JWT from a development issuer (wardenctl dev-key
+# --alg RS256; groups claim padded to reach the size), verified once and then served from
+# Warden's token cache.
 # Environment: WARDEN_BIN (default build/warden, built if missing; wardenctl next to it),
-# ROUNDS (5), DURATION (5), CONNS (50), BENCH_PATH (the request path).
+# ROUNDS (5), DURATION (5), CONNS (50), BENCH_PATH (the request path), BENCH_TOKEN (pat|jwt).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -60,8 +63,23 @@ EOF
 }
 read -r P_UP P_NGINX P_WARDEN <<<"$(free_ports 3)"
 
-TOKEN=$("$WARDENCTL_BIN" pat create --user bench --ttl never --file "$TMP/pats.jsonl" 2>/dev/null | head -n 1)
-[ -n "$TOKEN" ] || { echo "bench: wardenctl pat create failed" >&2; exit 1; }
+BENCH_TOKEN=${BENCH_TOKEN:-pat}
+ISSUER_CONF=""
+if [ "$BENCH_TOKEN" = jwt ]; then
+  "$WARDENCTL_BIN" dev-key --out "$TMP/keys" --alg RS256 >/dev/null
+  TOKEN_GROUPS=$(python3 -c 'print(",".join("bench-team-group-%03d" % i for i in range(60)))')
+  TOKEN=$("$WARDENCTL_BIN" mint --key "$TMP/keys/signing-key.pem" --issuer https://bench.local \
+    --audience mlflow --user bench@acme.example --groups "$TOKEN_GROUPS" --ttl 2h)
+  ISSUER_CONF="[issuer bench]
+issuer = https://bench.local
+audiences = mlflow
+jwks_file = $TMP/keys/jwks.json"
+  : >"$TMP/pats.jsonl"
+else
+  TOKEN=$("$WARDENCTL_BIN" pat create --user bench --ttl never --file "$TMP/pats.jsonl" 2>/dev/null | head -n 1)
+fi
+[ -n "$TOKEN" ] || { echo "bench: could not make a $BENCH_TOKEN token" >&2; exit 1; }
+echo "token: $BENCH_TOKEN, ${#TOKEN} bytes"
 AUTH="Authorization: Bearer $TOKEN"
 
 BODY='{"experiment": {"experiment_id": "0", "name": "Default", "artifact_location": "mlflow-artifacts:/0", "lifecycle_stage": "active", "last_update_time": 1764337000000, "creation_time": 1764337000000, "tags": []}}'
@@ -127,6 +145,8 @@ address = 127.0.0.1:0
 
 [auth]
 pat_file = $TMP/pats.jsonl
+
+$ISSUER_CONF
 EOF
 "$WARDEN_BIN" -c "$TMP/warden.conf" 2>"$TMP/warden.log" &
 WARDEN_PID=$!
