@@ -26,9 +26,9 @@ sed -e "s/127.0.0.1:8080/127.0.0.1:$WARDEN_PORT/" -e "s/127.0.0.1:5000/127.0.0.1
 [ -f "$STATE/keys/jwks.json" ] || build/wardenctl dev-key --out "$STATE/keys" >/dev/null
 [ -f "$STATE/pats.jsonl" ] || : >"$STATE/pats.jsonl"
 USER_NAME=${QUICKSTART_USER:-alice@acme.example}
-GROUPS=${QUICKSTART_GROUPS:-risk,data-scientists}
+TOKEN_GROUPS=${QUICKSTART_GROUPS:-risk,data-scientists}
 TOKEN=$(build/wardenctl mint --key "$STATE/keys/signing-key.pem" --issuer https://dev.warden.local \
-    --audience mlflow --user "$USER_NAME" --groups "$GROUPS" --ttl 12h)
+    --audience mlflow --user "$USER_NAME" --groups "$TOKEN_GROUPS" --ttl 12h)
 build/warden --check "$STATE/warden.conf" >/dev/null
 
 "$ROOT/.venv/bin/mlflow" server --host 127.0.0.1 --port "$MLFLOW_PORT" --workers 1 \
@@ -44,7 +44,7 @@ for _ in $(seq 1 120); do
 done
 echo "MLflow is up on 127.0.0.1:$MLFLOW_PORT (log: $STATE/mlflow.log)"
 echo
-echo "Point the MLflow client at Warden, as $USER_NAME (groups $GROUPS, valid 12 h):"
+echo "Point the MLflow client at Warden, as $USER_NAME (groups $TOKEN_GROUPS, valid 12 h):"
 echo "  export MLFLOW_TRACKING_URI=http://127.0.0.1:$WARDEN_PORT"
 echo "  export MLFLOW_TRACKING_TOKEN=$TOKEN"
 echo "Other identities: build/wardenctl mint --key $STATE/keys/signing-key.pem \\"
