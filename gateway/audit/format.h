@@ -22,6 +22,8 @@
  *   params_truncated  [keys whose key or value was cut]
  *   params_dropped    parameters not recorded (caps, duplicates)
  *   truncated         true if any field was cut or dropped
+ *   redacted          true if any text field other than a parameter looked like a
+ *                     credential and was replaced by "[REDACTED]"
  *   latency_us, bytes_in, bytes_out
  *   prev_hash, hash   64 lowercase hex digits each; hash is always the last member
  * Strings are JSON-escaped for any input bytes: '"', '\\' and controls escaped, DEL as

@@ -134,6 +134,11 @@ void audit_w_i64(struct audit_writer *w, long long v)
 
 void audit_w_time(struct audit_writer *w, long long ms)
 {
+    /* Years 0001..9999 only (keeps the arithmetic below and the 4-digit year in range). */
+    if (ms < -62135596800000LL)
+        ms = -62135596800000LL;
+    if (ms > 253402300799999LL)
+        ms = 253402300799999LL;
     long long sec = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
     int milli = (int)(ms - sec * 1000);
     time_t t = (time_t)sec;
@@ -273,6 +278,7 @@ int audit_format_json(const struct audit_record *r, char *buf, size_t cap, size_
     audit_w_lit(&w, ",\"params_dropped\":");
     audit_w_u64(&w, r->params_dropped);
     audit_w_lit(&w, r->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
+    audit_w_lit(&w, r->redacted ? ",\"redacted\":true" : ",\"redacted\":false");
     audit_w_lit(&w, ",\"latency_us\":");
     audit_w_u64(&w, r->latency_us);
     audit_w_lit(&w, ",\"bytes_in\":");

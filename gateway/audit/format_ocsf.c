@@ -252,7 +252,8 @@ int audit_format_ocsf(const struct audit_record *r, const char *product_version,
         audit_w_raw(&w, ":", 1);
         TEXT(&w, r->params[i].value);
     }
-    audit_w_lit(&w, "},\"params_dropped\":");
+    audit_w_lit(&w, r->redacted ? "},\"redacted\":true" : "},\"redacted\":false");
+    audit_w_lit(&w, ",\"params_dropped\":");
     audit_w_u64(&w, r->params_dropped);
     audit_w_lit(&w, ",\"latency_us\":");
     audit_w_u64(&w, r->latency_us);

@@ -28,6 +28,11 @@ void audit_text_set(struct audit_record *r, char *dst, uint16_t *dst_len, size_t
 {
     if (!src)
         n = 0;
+    if (n && audit_value_has_token(src, n)) {
+        src = AUDIT_REDACTED;
+        n = strlen(AUDIT_REDACTED);
+        r->redacted = true;
+    }
     size_t m = utf8_cut(src, n, cap - 1);
     if (m < n)
         r->truncated = true;
@@ -158,12 +163,17 @@ static bool prefix_ci(const char *s, size_t n, const char *p)
 
 bool audit_value_looks_secret(const char *val, size_t n)
 {
-    if (n >= 8 && memmem(val, n, "wdn_pat_", 8))
-        return true;
     size_t lead = 0;
     while (lead < n && (val[lead] == ' ' || val[lead] == '\t' || val[lead] == '"'))
         lead++;
     if (prefix_ci(val + lead, n - lead, "bearer ") || prefix_ci(val + lead, n - lead, "basic "))
+        return true;
+    return audit_value_has_token(val, n);
+}
+
+bool audit_value_has_token(const char *val, size_t n)
+{
+    if (n >= 8 && memmem(val, n, "wdn_pat_", 8))
         return true;
     /* A JWT anywhere: "eyJ" starting a run of base64url with at least two dots, each part
      * non-empty before the second dot. */
@@ -195,7 +205,7 @@ bool audit_value_looks_secret(const char *val, size_t n)
 bool audit_record_add_param(struct audit_record *r, const char *key, size_t klen, const char *val,
                             size_t vlen)
 {
-    if (!key_ok(key, klen) || (!val && vlen))
+    if (!key_ok(key, klen) || (!val && vlen) || audit_value_has_token(key, klen))
         goto drop;
     if (r->n_params >= AUDIT_PARAMS)
         goto drop;

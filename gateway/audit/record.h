@@ -16,6 +16,10 @@
  * the caller's choice. Values are capped at AUDIT_PARAM_VALUE_MAX bytes and all parameters
  * together at AUDIT_PARAMS_TOTAL_MAX bytes; excess parameters are dropped and counted.
  *
+ * Every other text field set through audit_text_set gets the JWT and "wdn_pat_" checks too
+ * (not the Bearer/Basic prefix rule, so a reason such as "Bearer token expired" survives):
+ * a match replaces the whole field by "[REDACTED]" and sets the record's `redacted` flag.
+ *
  * Pure functions on caller memory; any thread. The sequence, event id and hashes are filled
  * by audit/chain when the record is sealed (on the single thread that orders the log).
  */
@@ -144,13 +148,15 @@ struct audit_record {
     uint64_t bytes_out;
 
     bool truncated; /* some field was cut to its cap */
+    bool redacted;  /* some text field (not a parameter) looked like a credential */
 };
 
 /* Zero the record and set the request start time and service. */
 void audit_record_init(struct audit_record *r, int64_t time_ms, const char *service);
 
-/* Copy n bytes of src into a bounded text field (cut at a UTF-8 boundary, sets r->truncated).
- * Use through AUDIT_SET. A NULL src with n == 0 clears the field. */
+/* Copy n bytes of src into a bounded text field (cut at a UTF-8 boundary, sets r->truncated;
+ * a value holding a JWT or PAT is replaced, sets r->redacted). Use through AUDIT_SET. A NULL
+ * src with n == 0 clears the field. */
 void audit_text_set(struct audit_record *r, char *dst, uint16_t *dst_len, size_t cap,
                     const char *src, size_t n);
 #define AUDIT_SET(r, field, src, n)                                                                \
@@ -171,12 +177,14 @@ void audit_record_add_resource_id(struct audit_record *r, const char *key, const
 
 /* Record one request parameter, redacting and capping as described above. Returns true if it
  * was stored (possibly redacted or truncated), false if dropped (over a cap, a duplicate key,
- * or a key that is empty or not visible ASCII). */
+ * or a key that is empty, not visible ASCII or holds a token). */
 bool audit_record_add_param(struct audit_record *r, const char *key, size_t klen, const char *val,
                             size_t vlen);
 
 /* The redaction predicates, exposed for tests and for other modules' logs. */
 bool audit_key_is_secret(const char *key, size_t n);
 bool audit_value_looks_secret(const char *val, size_t n);
+/* The narrower test applied to every text field: a JWT or "wdn_pat_" anywhere. */
+bool audit_value_has_token(const char *val, size_t n);
 
 #endif

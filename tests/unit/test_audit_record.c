@@ -236,6 +236,51 @@ static void test_params_redacted_in_line(void **state)
     json_decref(j);
 }
 
+/* Tokens in any other text field are replaced whole; the record says so. */
+static void test_fields_redacted(void **state)
+{
+    struct audit_record r;
+    audit_record_init(&r, 0, "mlflow");
+    SETS(&r, user_agent, "curl/8 eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0.c2ln");
+    SETS(&r, decision.reason, "unknown PAT wdn_pat_0123456789");
+    SETS(&r, subject.token_id, "sha256:0123abcd");
+    audit_record_set_path(&r, S("/api/2.0/mlflow/runs/get/wdn_pat_x"));
+    assert_false(audit_record_add_param(&r, S("wdn_pat_abc"), S("v")));
+    json_t *j = render(&r);
+    assert_null(strstr(line, "eyJhbGci"));
+    assert_null(strstr(line, "wdn_pat_"));
+    assert_string_equal(jstr(j, "source.user_agent"), AUDIT_REDACTED);
+    assert_string_equal(jstr(j, "decision.reason"), AUDIT_REDACTED);
+    assert_string_equal(jstr(j, "path"), AUDIT_REDACTED);
+    assert_string_equal(jstr(j, "subject.token_id"), "sha256:0123abcd");
+    assert_true(json_is_true(json_object_get(j, "redacted")));
+    json_decref(j);
+    /* The Bearer/Basic prefix rule applies to parameters only. */
+    audit_record_init(&r, 0, "mlflow");
+    SETS(&r, decision.reason, "Bearer token expired");
+    j = render(&r);
+    assert_string_equal(jstr(j, "decision.reason"), "Bearer token expired");
+    assert_true(json_is_false(json_object_get(j, "redacted")));
+    json_decref(j);
+}
+
+static void test_time_range(void **state)
+{
+    struct audit_record r;
+    audit_record_init(&r, INT64_MIN, "mlflow");
+    json_t *j = render(&r);
+    assert_string_equal(jstr(j, "time"), "0001-01-01T00:00:00.000Z");
+    json_decref(j);
+    audit_record_init(&r, INT64_MAX, "mlflow");
+    j = render(&r);
+    assert_string_equal(jstr(j, "time"), "9999-12-31T23:59:59.999Z");
+    json_decref(j);
+    audit_record_init(&r, -1, "mlflow");
+    j = render(&r);
+    assert_string_equal(jstr(j, "time"), "1969-12-31T23:59:59.999Z");
+    json_decref(j);
+}
+
 static void test_param_caps(void **state)
 {
     struct audit_record r;
@@ -343,6 +388,8 @@ int main(void)
         cmocka_unit_test(test_secret_keys),
         cmocka_unit_test(test_secret_values),
         cmocka_unit_test(test_params_redacted_in_line),
+        cmocka_unit_test(test_fields_redacted),
+        cmocka_unit_test(test_time_range),
         cmocka_unit_test(test_param_caps),
         cmocka_unit_test(test_small_buffer_refused),
         cmocka_unit_test(test_worst_case_fits),
