@@ -10,8 +10,8 @@
  *   unchanged; an acceptance advances the count by one and sets last_seq to the line's seq.
  * - odd: the rest is cut into record fields (user, action, path, user agent, reason, a
  *   parameter key and value, ...) at 0x00 bytes; the record is sealed twice in a chain and
- *   both lines must verify, must contain no raw control byte, and must not contain a
- *   parameter value that looks like a credential.
+ *   both lines must verify, must contain no raw control byte and no "wdn_pat_", and no
+ *   stored parameter value may look like a credential unless redacted or cut.
  * Single-threaded; no I/O.
  */
 #include <stdint.h>
@@ -120,6 +120,7 @@ static void roundtrip_mode(const uint8_t *data, size_t size)
         CHECK(len[k] > 0 && buf[k][len[k] - 1] == '\n');
         for (size_t i = 0; i + 1 < len[k]; i++)
             CHECK((unsigned char)buf[k][i] >= 0x20);
+        CHECK(!memmem(buf[k], len[k], "wdn_pat_", 8));
     }
     struct audit_verify v;
     audit_verify_init(&v);
