@@ -217,7 +217,9 @@ static const struct ocsf_type *type_named(const char *name)
     return NULL;
 }
 
-static void check_object(json_t *obj, const char *type)
+/* The first attribute name under obj (of OCSF type `type`) that the schema does not define,
+ * as "type.name" in bad, or false if all are known. */
+static bool unknown_attr(json_t *obj, const char *type, char *bad, size_t badlen)
 {
     const struct ocsf_type *t = type_named(type);
     const char *key;
@@ -227,8 +229,10 @@ static void check_object(json_t *obj, const char *type)
         bool known = false;
         for (size_t i = 0; t->attrs[i]; i++)
             known = known || strcmp(t->attrs[i], key) == 0;
-        if (!known)
-            fail_msg("%s.%s is not an OCSF attribute", type, key);
+        if (!known) {
+            snprintf(bad, badlen, "%s.%s", type, key);
+            return true;
+        }
         /* unmapped and resource data are free-form. */
         if (strcmp(key, "unmapped") == 0 || strcmp(key, "data") == 0)
             continue;
@@ -238,13 +242,24 @@ static void check_object(json_t *obj, const char *type)
             if (json_is_array(val)) {
                 size_t i;
                 json_t *el;
-                json_array_foreach(val, i, el) check_object(el, edges[e].child);
-            } else {
-                assert_true(json_is_object(val));
-                check_object(val, edges[e].child);
+                json_array_foreach(val, i, el)
+                {
+                    if (unknown_attr(el, edges[e].child, bad, badlen))
+                        return true;
+                }
+            } else if (unknown_attr(val, edges[e].child, bad, badlen)) {
+                return true;
             }
         }
     }
+    return false;
+}
+
+static void check_object(json_t *obj, const char *type)
+{
+    char bad[128];
+    if (unknown_attr(obj, type, bad, sizeof(bad)))
+        fail_msg("%s is not an OCSF attribute", bad);
 }
 
 static json_t *render(const struct audit_record *r)
@@ -304,6 +319,27 @@ static void test_required_attributes(void **state)
     json_t *un = json_object_get(j, "unmapped");
     assert_string_equal(json_string_value(json_object_get(un, "auth_method")), "jwt");
     assert_non_null(json_object_get(un, "hash"));
+    json_decref(j);
+}
+
+/* The name check itself catches unknown names at any depth, and skips unmapped. */
+static void test_name_check_catches_unknown(void **state)
+{
+    struct audit_record r;
+    audit_fill_typical(&r, 1);
+    json_t *j = render(&r);
+    char bad[128];
+    json_object_set_new(json_object_get(j, "unmapped"), "anything", json_true());
+    assert_false(unknown_attr(j, "event", bad, sizeof(bad)));
+    json_t *user = json_object_get(json_object_get(j, "actor"), "user");
+    json_object_set_new(json_array_get(json_object_get(user, "groups"), 0), "bogus", json_true());
+    assert_true(unknown_attr(j, "event", bad, sizeof(bad)));
+    assert_string_equal(bad, "group.bogus");
+    json_decref(j);
+    j = render(&r);
+    json_object_set_new(json_object_get(j, "metadata"), "product_name", json_true());
+    assert_true(unknown_attr(j, "event", bad, sizeof(bad)));
+    assert_string_equal(bad, "metadata.product_name");
     json_decref(j);
 }
 
@@ -406,6 +442,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_required_attributes),
+        cmocka_unit_test(test_name_check_catches_unknown),
         cmocka_unit_test(test_activity_mapping),
         cmocka_unit_test(test_status_and_severity),
         cmocka_unit_test(test_minimal_record),
