@@ -1,7 +1,7 @@
 /*
  * wardenctl: the admin tool. A thin dispatcher: each family of subcommands lives in its own
- * module (tools/ctl_policy.c: check/explain/test/grants; tools/ctl_auth.c: pat, dev-key,
- * mint) and shares the daemon's own parsers, so it reports exactly what the daemon would.
+ * module (tools/ctl_policy.c: check/explain/test/grants; tools/ctl_auth.c: pat, revoke,
+ * dev-key, mint; tools/ctl_audit.c: audit verify) and shares the daemon's own parsers, so it reports exactly what the daemon would.
  * `wardenctl check --config FILE` validates a daemon configuration the way `warden --check`
  * does, and then the policy files it names.
  */
@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "mlflow/routes.h"
+#include "tools/ctl_audit.h"
 #include "tools/ctl_auth.h"
 #include "tools/ctl_policy.h"
 
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
         return ctl_policy_main(argc - 1, argv + 1);
     if (ctl_auth_handles(cmd))
         return ctl_auth_main(argc - 1, argv + 1);
+    if (ctl_audit_handles(cmd))
+        return ctl_audit_main(argc - 1, argv + 1);
     fprintf(stderr, "wardenctl: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
