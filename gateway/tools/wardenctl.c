@@ -1,9 +1,9 @@
 /*
  * wardenctl: the admin tool. A thin dispatcher: each family of subcommands lives in its own
  * module (tools/ctl_policy.c: check/explain/test/grants; tools/ctl_auth.c: pat, revoke,
- * dev-key, mint; tools/ctl_audit.c: audit verify) and shares the daemon's own parsers, so it reports exactly what the daemon would.
- * `wardenctl check --config FILE` validates a daemon configuration the way `warden --check`
- * does, and then the policy files it names.
+ * dev-key, mint; tools/ctl_audit.c: audit verify) and shares the daemon's own parsers, so it
+ * reports exactly what the daemon would. `wardenctl check --config FILE` validates a daemon
+ * configuration the way `warden --check` does, and then the policy files it names.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,8 +20,10 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: wardenctl COMMAND [options]\n\n"
             "  check --config FILE          validate a daemon configuration\n"
-            "%s",
-            ctl_policy_usage());
+            "  routes [--format markdown|tsv]\n"
+            "                               the MLflow route table Warden enforces\n"
+            "%s%s%s",
+            ctl_policy_usage(), ctl_auth_usage(), ctl_audit_usage());
 }
 
 /* check --config FILE: the daemon's configuration; other check forms go to ctl_policy. */
