@@ -510,6 +510,41 @@ static json_t *conv_elem(struct ctx *c, int type, int msg, json_t *v, const char
     return json_incref(v);
 }
 
+/* Copy-on-write helpers: a converted container is the input itself (one more reference)
+ * until some member differs; then the members before it are copied into a new container.
+ * Bodies already in canonical form (the common case) are thus validated without building a
+ * second tree. */
+static json_t *obj_copy_prefix(json_t *in, const char *upto)
+{
+    const char *k;
+    json_t *v, *out = json_object();
+    if (!out)
+        return NULL;
+    json_object_foreach(in, k, v)
+    {
+        if (k == upto)
+            break;
+        if (json_object_setn_new_nocheck(out, k, strlen(k), json_incref(v)) < 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static json_t *arr_copy_prefix(json_t *in, size_t upto)
+{
+    json_t *out = json_array();
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < upto; i++)
+        if (json_array_append(out, json_array_get(in, i)) < 0) {
+            json_decref(out);
+            return NULL;
+        }
+    return out;
+}
+
 static json_t *conv_value(struct ctx *c, const struct body_pfield *f, json_t *v)
 {
     json_t *out = NULL, *e;
@@ -522,9 +557,6 @@ static json_t *conv_value(struct ctx *c, const struct body_pfield *f, json_t *v)
             fail(c, "%s must be an object", f->name);
             return NULL;
         }
-        out = json_object();
-        if (!out)
-            goto oom;
         json_object_foreach(v, k, mv)
         {
             if (json_is_null(mv)) {
@@ -533,10 +565,18 @@ static json_t *conv_value(struct ctx *c, const struct body_pfield *f, json_t *v)
             }
             if (!(e = conv_elem(c, f->vtype, f->msg, mv, f->name)))
                 goto fail;
+            if (!out && e == mv) {
+                json_decref(e);
+                continue;
+            }
+            if (!out && !(out = obj_copy_prefix(v, k))) {
+                json_decref(e);
+                goto oom;
+            }
             if (json_object_setn_new_nocheck(out, k, strlen(k), e) < 0)
                 goto oom;
         }
-        return out;
+        return out ? out : json_incref(v);
     }
     if (f->repeated) {
         size_t i;
@@ -545,9 +585,6 @@ static json_t *conv_value(struct ctx *c, const struct body_pfield *f, json_t *v)
             fail(c, "%s must be an array", f->name);
             return NULL;
         }
-        out = json_array();
-        if (!out)
-            goto oom;
         json_array_foreach(v, i, ev)
         {
             if (json_is_null(ev)) {
@@ -556,10 +593,18 @@ static json_t *conv_value(struct ctx *c, const struct body_pfield *f, json_t *v)
             }
             if (!(e = conv_elem(c, f->type, f->msg, ev, f->name)))
                 goto fail;
+            if (!out && e == ev) {
+                json_decref(e);
+                continue;
+            }
+            if (!out && !(out = arr_copy_prefix(v, i))) {
+                json_decref(e);
+                goto oom;
+            }
             if (json_array_append_new(out, e) < 0)
                 goto oom;
         }
-        return out;
+        return out ? out : json_incref(v);
     }
     return conv_elem(c, f->type, f->msg, v, f->name);
 oom:
@@ -569,46 +614,51 @@ fail:
     return NULL;
 }
 
+static const struct body_pfield *resolve_key(const struct body_pmsg *m, const char *k)
+{
+    /* ParseDict's order: json_name first, then the proto name */
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(body_pfields[m->first + i].json_name, k) == 0)
+            return &body_pfields[m->first + i];
+    for (size_t i = 0; i < m->n; i++)
+        if (strcmp(body_pfields[m->first + i].name, k) == 0)
+            return &body_pfields[m->first + i];
+    return NULL;
+}
+
 static json_t *conv_message(struct ctx *c, int msg, json_t *in)
 {
     const struct body_pmsg *m = &body_pmsgs[msg];
     uint64_t seen[4] = {0, 0, 0, 0};
     int16_t oneof_by[64];
     const char *k;
-    json_t *v, *out = json_object();
+    json_t *v, *out = NULL;
     const struct body_pfield *run_id = NULL, *run_uuid = NULL;
     json_t *run_id_v = NULL, *run_uuid_v = NULL;
+    bool changed = false;
     char sa[80], sb[80];
 
-    if (!out) {
-        fail(c, "out of memory");
-        return NULL;
-    }
     memset(oneof_by, 0xff, sizeof(oneof_by));
-    /* pass 1: resolve keys, detect conflicts */
+    /* pass 1: resolve keys, detect conflicts, and whether any key is renamed or dropped */
     json_object_foreach(in, k, v)
     {
-        const struct body_pfield *f = NULL;
+        const struct body_pfield *f = resolve_key(m, k);
         size_t idx;
-        for (size_t i = 0; i < m->n && !f; i++)
-            if (strcmp(body_pfields[m->first + i].json_name, k) == 0)
-                f = &body_pfields[m->first + i];
-        for (size_t i = 0; i < m->n && !f; i++)
-            if (strcmp(body_pfields[m->first + i].name, k) == 0)
-                f = &body_pfields[m->first + i];
         if (!f) {
             if (k[0] == '[') {
                 fail(c, "key '%s' is not allowed", safe_name(k, sa, sizeof(sa)));
-                goto fail;
+                return NULL;
             }
+            changed |= !c->lim->keep_unknown;
             continue;
         }
+        changed |= f->name != k && strcmp(f->name, k) != 0;
         idx = (size_t)(f - &body_pfields[m->first]);
         if (seen[idx / 64] & (1ull << (idx % 64))) {
             const char *other = strcmp(k, f->name) == 0 ? f->json_name : f->name;
             fail(c, "both %s and %s given", safe_name(other, sa, sizeof(sa)),
                  safe_name(k, sb, sizeof(sb)));
-            goto fail;
+            return NULL;
         }
         seen[idx / 64] |= 1ull << (idx % 64);
         if (f->oneof >= 0 && !json_is_null(v)) {
@@ -616,7 +666,7 @@ static json_t *conv_message(struct ctx *c, int msg, json_t *in)
             if (other >= 0) {
                 fail(c, "%s and %s are alternatives; give one", body_pfields[m->first + other].name,
                      f->name);
-                goto fail;
+                return NULL;
             }
             oneof_by[f->oneof] = (int16_t)idx;
         }
@@ -628,37 +678,43 @@ static json_t *conv_message(struct ctx *c, int msg, json_t *in)
     if (run_id && run_uuid && !json_is_null(run_uuid_v) && !json_is_null(run_id_v) &&
         !json_equal(run_id_v, run_uuid_v)) {
         fail(c, "run_id and run_uuid differ");
-        goto fail;
+        return NULL;
     }
     /* a lone run_uuid becomes run_id when the message has both fields */
     bool uuid_to_id =
         run_uuid && !run_id && msg_field(msg, "run_id", 6) && !json_is_null(run_uuid_v);
-    if (uuid_to_id)
+    if (uuid_to_id) {
         run_id = msg_field(msg, "run_id", 6);
+        changed = true;
+    }
+    if (changed && !(out = json_object()))
+        goto oom;
     /* pass 2: convert in order */
     json_object_foreach(in, k, v)
     {
-        const struct body_pfield *f = NULL;
+        const struct body_pfield *f = resolve_key(m, k);
         json_t *e;
-        for (size_t i = 0; i < m->n && !f; i++)
-            if (strcmp(body_pfields[m->first + i].json_name, k) == 0)
-                f = &body_pfields[m->first + i];
-        for (size_t i = 0; i < m->n && !f; i++)
-            if (strcmp(body_pfields[m->first + i].name, k) == 0)
-                f = &body_pfields[m->first + i];
         if (!f) {
-            if (c->lim->keep_unknown &&
+            if (c->lim->keep_unknown && out &&
                 json_object_setn_new_nocheck(out, k, strlen(k), json_incref(v)) < 0)
                 goto oom;
             continue;
         }
         if (!(e = conv_value(c, f, v)))
             goto fail;
+        if (!out && e == v) {
+            json_decref(e);
+            continue;
+        }
+        if (!out && !(out = obj_copy_prefix(in, k))) {
+            json_decref(e);
+            goto oom;
+        }
         const char *name = (uuid_to_id && f == run_uuid) ? run_id->name : f->name;
         if (json_object_setn_new_nocheck(out, name, strlen(name), e) < 0)
             goto oom;
     }
-    return out;
+    return out ? out : json_incref(in);
 oom:
     fail(c, "out of memory");
 fail:
