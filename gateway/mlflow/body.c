@@ -903,7 +903,7 @@ int body_canonicalize(const struct body_spec *spec, const struct body_limits *li
         for (size_t i = 0; i < nids; i++)
             nvals += iv[i].n;
         struct body_val *vals = out->block;
-        char *strs = (char *)out->block + nvals * sizeof(struct body_val);
+        char *strs = nvals ? (char *)out->block + nvals * sizeof(struct body_val) : NULL;
         for (size_t i = 0; i < nids; i++) {
             out->ids[i].present = present[i];
             out->ids[i].n = iv[i].n;
