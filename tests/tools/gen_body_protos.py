@@ -4,6 +4,11 @@
 Usage (from the repository root, with the pinned MLflow installed in .venv):
     .venv/bin/python tests/tools/gen_body_protos.py > gateway/mlflow/body_protos.c
     clang-format -i gateway/mlflow/body_protos.c
+Check that the committed table matches the installed MLflow (no output = up to date):
+    .venv/bin/python tests/tools/gen_body_protos.py \
+        | clang-format --assume-filename=gateway/mlflow/body_protos.c \
+        | diff - gateway/mlflow/body_protos.c
+Regenerate whenever the pinned MLflow changes (with the route table).
 
 For every RPC of the services MLflow's Flask app serves (handlers.get_endpoints():
 MlflowService, ModelRegistryService, MlflowArtifactsService, WebhookService) it emits the
