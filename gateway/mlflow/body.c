@@ -872,7 +872,11 @@ int body_canonicalize(const struct body_spec *spec, const struct body_limits *li
             goto fail;
         }
     }
-    if (spec->msg >= 0 && (size_t)spec->msg < body_npmsgs) {
+    if (spec->msg >= 0 && (size_t)spec->msg >= body_npmsgs) {
+        fail(&c, "internal error: no such request message");
+        goto fail;
+    }
+    if (spec->msg >= 0) {
         canon = conv_message(&c, spec->msg, in);
         if (!canon)
             goto fail;

@@ -46,6 +46,11 @@
  * Other JSON routes (FastAPI/pydantic, Flask routes reading request.json; spec->msg < 0):
  * strict parse and re-serialisation only; keys are kept as sent.
  *
+ * Cost: one pass over the bytes, jansson's parse, a schema walk that copies only the objects
+ * whose keys change (a body already in canonical form is validated in place), jansson's
+ * compact dump, and one allocation for the ids. About 1.1-1.2x jansson parse+dump (figures
+ * from tests/tools/bench_body.c in the commit log and the issue notes).
+ *
  * Numbers are re-serialised by jansson: integers exactly (int64; larger ones were refused),
  * reals with 17 significant digits, which reads back (in Python too) as the same double, so
  * the value MLflow computes is bit-identical to the one Warden parsed ("0.1" is forwarded as
