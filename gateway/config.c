@@ -64,12 +64,31 @@ static const struct conf_key listener_keys[] = {
     {"tls_client_ca", CONF_STRING, SEC(struct listener_conf, tls_client_ca), 0, 0, NULL, false},
     {"tls_client_cert", CONF_ENUM, SEC(struct listener_conf, tls_client_cert), 0, 0,
      client_cert_modes, false},
+    {"auth_methods", CONF_LIST, SEC(struct listener_conf, auth_methods), 0, 0, NULL, false},
     {NULL, 0, 0, 0, 0, NULL, false},
 };
 
 static void listener_check(void *p, const struct conf_pos *pos, struct conf_diag *d)
 {
     struct listener_conf *l = p;
+    /* Same names and bit order as [auth] methods (enum authn_method_flag). */
+    static const char *const methods[] = {"jwt", "pat", "basic-pat", "basic-jwt", "mtls"};
+    l->auth_mask = l->auth_methods ? 0 : ~0u;
+    for (char **m = l->auth_methods; m && *m; m++) {
+        size_t k = 0;
+        while (k < 5 && strcmp(*m, methods[k]) != 0)
+            k++;
+        if (k == 5)
+            conf_diag_add(d, pos->file, pos->line, pos->column,
+                          "[listener] auth_methods: unknown method '%s' (expected jwt, pat, "
+                          "basic-pat, basic-jwt, mtls)",
+                          *m);
+        else
+            l->auth_mask |= 1u << k;
+    }
+    if (l->auth_methods && (l->auth_mask & AUTHN_ALLOW_MTLS) && !l->tls_client_ca)
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[listener] auth_methods: mtls needs tls_client_ca on this listener");
     if (!!l->tls_cert != !!l->tls_key)
         conf_diag_add(d, pos->file, pos->line, pos->column,
                       "[listener]: tls_cert and tls_key must be given together");
@@ -283,6 +302,14 @@ struct warden_config *config_load(const char *path, struct conf_diag *diag)
         struct conf_pos pos = {path, 1, 1};
         cfg->auth_methods =
             authn_conf_check_all(&cfg->auth, cfg->issuers, cfg->nissuers, mtls, &pos, diag);
+        for (size_t i = 0; cfg->auth_methods && i < cfg->nlisteners; i++)
+            if (cfg->listeners[i].auth_methods &&
+                (cfg->listeners[i].auth_mask & ~cfg->auth_methods))
+                conf_diag_add(diag, path, 1, 1,
+                              "[listener %s] auth_methods names a method that [auth] does not "
+                              "enable",
+                              cfg->listeners[i].label ? cfg->listeners[i].label
+                                                      : cfg->listeners[i].address);
     }
     if (diag->n > 0) {
         config_free(cfg);

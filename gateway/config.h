@@ -32,6 +32,8 @@ struct listener_conf {
     char *tls_key;
     char *tls_client_ca; /* request client certificates verified against this CA (mTLS) */
     int tls_client_cert; /* 0 = optional, 1 = required */
+    char **auth_methods; /* credentials this listener accepts; NULL = every enabled method */
+    unsigned auth_mask;  /* derived: enum authn_method_flag bits */
 };
 
 struct upstream_conf {

@@ -60,7 +60,8 @@ struct conn {
     struct upstream_conn *up;
     struct event *timer;
     bool tls;
-    bool closing; /* no more requests: close once the output is flushed */
+    unsigned auth_mask; /* credentials the listener accepts */
+    bool closing;       /* no more requests: close once the output is flushed */
     bool client_eof;
     char peer_ip[INET6_ADDRSTRLEN];
 
@@ -630,7 +631,7 @@ static void process_request(struct conn *c, size_t n)
 
     struct gate_result g;
     SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->cbev) : NULL;
-    switch (gate_check(w, r, ssl, &g)) {
+    switch (gate_check(w, r, ssl, c->auth_mask, &g)) {
     case GATE_FORWARD:
         c->principal = g.principal;
         break;
@@ -1244,7 +1245,8 @@ void conn_drain(struct conn *c)
     c->keep_alive = false;
 }
 
-int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peerlen, SSL_CTX *tls)
+int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peerlen, SSL_CTX *tls,
+             unsigned auth_mask)
 {
     struct conn *c = calloc(1, sizeof(*c));
     SSL *ssl = NULL;
@@ -1252,6 +1254,7 @@ int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t pe
         goto fail;
     c->magic = CONN_MAGIC;
     c->w = w;
+    c->auth_mask = auth_mask;
     if (peer->sa_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer_ip,
                   sizeof(c->peer_ip));

@@ -12,10 +12,10 @@
 struct worker;
 struct conn;
 
-/* Take ownership of an accepted socket. tls is the listener's context, or NULL. Returns 0, or
- * -1 after closing fd. */
-int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peerlen,
-             SSL_CTX *tls);
+/* Take ownership of an accepted socket. tls is the listener's context, or NULL; auth_mask the
+ * credentials the listener accepts. Returns 0, or -1 after closing fd. */
+int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t peerlen, SSL_CTX *tls,
+             unsigned auth_mask);
 
 /* Free a connection now (worker shutdown). */
 void conn_free(struct conn *c);

@@ -52,8 +52,18 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void deny_401(struct authn *a, enum authn_result res, const struct authn_failure *fail,
+                     struct gate_result *out)
+{
+    out->status = 401;
+    authn_challenge(a, res, fail, out->www_authenticate, sizeof(out->www_authenticate));
+    out->body_len = authn_error_body(res, fail, out->body, sizeof(out->body));
+    if (out->body_len >= sizeof(out->body))
+        out->body_len = sizeof(out->body) - 1;
+}
+
 enum gate_verdict gate_check(struct worker *w, const struct http1_request *r, SSL *ssl,
-                             struct gate_result *out)
+                             unsigned auth_mask, struct gate_result *out)
 {
     memset(out, 0, sizeof(*out));
     if (is_public(w, r)) {
@@ -65,23 +75,29 @@ enum gate_verdict gate_check(struct worker *w, const struct http1_request *r, SS
     const struct principal *p = NULL;
     enum authn_result res;
     const struct http1_header *ah = http1_find(r->headers, r->nheaders, "authorization");
-    X509 *cert =
-        ssl && !ah && (authn_methods(a) & AUTHN_ALLOW_MTLS) ? SSL_get0_peer_certificate(ssl) : NULL;
+    X509 *cert = ssl && !ah && (authn_methods(a) & auth_mask & AUTHN_ALLOW_MTLS)
+                     ? SSL_get0_peer_certificate(ssl)
+                     : NULL;
     if (cert)
         res = authn_check_mtls(a, w->authn_cache, cert, now_ms(), &p, &fail);
     else
         res = authn_check(a, w->authn_cache, ah ? ah->value : NULL, ah ? ah->value_len : 0,
                           now_ms(), &p, &fail);
+    if (res == AUTHN_OK && !(auth_mask & (1u << (p->method - 1)))) {
+        static const char *const kinds[] = {"JWT", "personal access token", "Basic (PAT)",
+                                            "Basic (JWT)", "client certificate"};
+        snprintf(fail.desc, sizeof(fail.desc), "this listener does not accept %s credentials",
+                 kinds[(p->method - 1) % 5]);
+        principal_release(p);
+        deny_401(a, AUTHN_INVALID, &fail, out);
+        return GATE_DENY;
+    }
     if (res == AUTHN_OK) {
         out->principal = p;
         return GATE_FORWARD;
     }
     if (res == AUTHN_PENDING)
         return GATE_PENDING;
-    out->status = 401;
-    authn_challenge(a, res, &fail, out->www_authenticate, sizeof(out->www_authenticate));
-    out->body_len = authn_error_body(res, &fail, out->body, sizeof(out->body));
-    if (out->body_len >= sizeof(out->body))
-        out->body_len = sizeof(out->body) - 1;
+    deny_401(a, res, &fail, out);
     return GATE_DENY;
 }

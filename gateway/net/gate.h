@@ -31,8 +31,9 @@ struct gate_result {
     size_t body_len;
 };
 
-/* Decide for request r arriving on this worker; ssl is the client's TLS session or NULL. */
+/* Decide for request r arriving on this worker; ssl is the client's TLS session or NULL;
+ * auth_mask the credential kinds the listener accepts (enum authn_method_flag bits). */
 enum gate_verdict gate_check(struct worker *w, const struct http1_request *r, SSL *ssl,
-                             struct gate_result *out);
+                             unsigned auth_mask, struct gate_result *out);
 
 #endif

@@ -43,7 +43,7 @@ static void on_accept(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         evutil_closesocket(fd);
         return;
     }
-    conn_new(w, fd, addr, (socklen_t)len, wl->tls);
+    conn_new(w, fd, addr, (socklen_t)len, wl->tls, wl->auth_mask);
 }
 
 static void on_accept_error(struct evconnlistener *lev, void *arg)
@@ -161,6 +161,7 @@ struct worker *worker_new(const struct worker_shared *sh, int id, const int *fds
         wl->w = w;
         wl->index = i;
         wl->tls = sh->tls[i];
+        wl->auth_mask = cfg->listeners[i].auth_mask;
         wl->lev = evconnlistener_new(w->base, on_accept, wl, LEV_OPT_CLOSE_ON_FREE, -1, fds[i]);
         if (!wl->lev) {
             snprintf(err, errlen, "cannot listen on %s", cfg->listeners[i].address);

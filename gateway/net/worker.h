@@ -39,6 +39,7 @@ struct worker_listener {
     struct worker *w;
     struct evconnlistener *lev;
     SSL_CTX *tls;
+    unsigned auth_mask; /* credentials this listener accepts (enum authn_method_flag bits) */
     size_t index;
 };
 
