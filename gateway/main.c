@@ -22,6 +22,7 @@
 #include "auth/authn.h"
 #include "config.h"
 #include "policy/store.h"
+#include "runtime.h"
 #include "net/listener.h"
 #include "net/tls.h"
 #include "net/worker.h"
@@ -141,41 +142,17 @@ int main(int argc, char **argv)
         conf_diag_clear(&diag);
         return 1;
     }
-    log_setup((enum log_level)cfg->server.log_level, (enum log_format)cfg->server.log_format);
+    /* --check prints its findings plainly; the daemon's own log would only repeat them. */
+    log_setup(check_only ? LOG_OFF : (enum log_level)cfg->server.log_level,
+              (enum log_format)cfg->server.log_format);
     char err[512];
-    bool mtls = false;
-    for (size_t i = 0; i < cfg->nlisteners; i++)
-        mtls |= cfg->listeners[i].tls_client_ca != NULL;
     /* Key files, PAT and revocation files and the policy are loaded now, so that --check and
      * start-up refuse what the running daemon would refuse. */
-    struct authn *authn =
-        authn_new(&cfg->auth, cfg->issuers, cfg->nissuers, mtls, err, sizeof(err));
-    if (!authn) {
-        fprintf(stderr, "%s: authentication: %s\n", config_path, err);
+    struct authn *authn = NULL;
+    struct policy_store *policy = NULL;
+    if (runtime_load(cfg, stderr, &authn, &policy) != 0) {
         config_free(cfg);
         return 1;
-    }
-    struct policy_store *policy = NULL;
-    if (cfg->policy.paths) {
-        size_t np = 0;
-        while (cfg->policy.paths[np])
-            np++;
-        policy = policy_store_new((const char *const *)cfg->policy.paths, np);
-        struct policy_diag pd;
-        policy_diag_init(&pd);
-        bool changed;
-        if (!policy || policy_store_reload(policy, &pd, &changed) != 0) {
-            for (size_t i = 0; i < pd.count; i++)
-                fprintf(stderr, "%s\n", pd.v[i].text);
-            fprintf(stderr, "%s: policy refused (%zu error%s)\n", config_path, pd.count,
-                    pd.count == 1 ? "" : "s");
-            policy_diag_deinit(&pd);
-            policy_store_free(policy);
-            authn_free(authn);
-            config_free(cfg);
-            return 1;
-        }
-        policy_diag_deinit(&pd);
     }
     if (check_only) {
         printf("%s: configuration ok\n", config_path);

@@ -9,7 +9,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/authn.h"
 #include "config.h"
+#include "policy/store.h"
+#include "runtime.h"
+#include "util/log.h"
 #include "mlflow/routes.h"
 #include "tools/ctl_audit.h"
 #include "tools/ctl_auth.h"
@@ -34,9 +38,15 @@ static int check_config(const char *path)
     for (size_t i = 0; i < d.n && i < d.cap; i++)
         fprintf(stderr, "%s\n", d.msgs[i]);
     int rc = cfg ? 0 : 1;
-    if (cfg)
+    struct authn *authn = NULL;
+    struct policy_store *policy = NULL;
+    if (cfg && runtime_load(cfg, stderr, &authn, &policy) != 0)
+        rc = 1;
+    authn_free(authn);
+    policy_store_free(policy);
+    if (rc == 0)
         printf("%s: configuration ok\n", path);
-    else
+    else if (!cfg)
         fprintf(stderr, "%s: configuration refused (%zu error%s)\n", path, d.n,
                 d.n == 1 ? "" : "s");
     config_free(cfg);
@@ -70,6 +80,7 @@ static int print_routes(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    log_setup(LOG_OFF, LOG_TEXT); /* findings are printed plainly, not logged */
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

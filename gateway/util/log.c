@@ -46,7 +46,7 @@ static size_t json_escape(char *out, size_t cap, const char *s)
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {
-    if (lvl < min_level)
+    if (lvl < min_level || lvl >= LOG_OFF)
         return;
     char msg[2048];
     va_list ap;

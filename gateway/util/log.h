@@ -10,7 +10,7 @@
 
 #include <stdbool.h>
 
-enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 enum log_format { LOG_TEXT = 0, LOG_JSON };
 
 void log_setup(enum log_level min, enum log_format fmt);
