@@ -104,8 +104,6 @@ static void on_up_read(struct bufferevent *bev, void *arg);
 static void on_up_write(struct bufferevent *bev, void *arg);
 static void on_up_event(struct bufferevent *bev, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
-static void pump_request_body(struct conn *c);
-static void pump_response_body(struct conn *c);
 static void start_upstream(struct conn *c, const char *head, size_t len);
 
 static const char *reason_phrase(int status)
@@ -280,6 +278,71 @@ static void close_after_flush(struct conn *c)
     bufferevent_enable(c->cbev, EV_WRITE);
 }
 
+/*
+ * Writes happen in the callback that produced the data, not from a later write event: on a
+ * plain socket EV_WRITE stays disabled, so queueing output arms nothing, and conn_flush()
+ * writes what is queued before the callback returns. Only what the kernel would not take
+ * enables EV_WRITE (the loop finishes it; on_*_write turns it off again once drained). This
+ * saves the epoll_ctl add/delete pair per direction per exchange that bufferevents otherwise
+ * pay. TLS client connections keep libevent's own path.
+ */
+static void flush_now(struct bufferevent *bev)
+{
+    if (bufferevent_get_enabled(bev) & EV_WRITE)
+        return; /* the loop owns this direction now */
+    struct evbuffer *out = bufferevent_get_output(bev);
+    if (evbuffer_get_length(out) == 0)
+        return;
+    /* libevent keeps the start of a socket bufferevent's output frozen except while it writes
+     * itself; do as its write callback does. On EAGAIN the rest waits for the loop; on a real
+     * error the loop's own write attempt reports it through the event callback. */
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, bufferevent_getfd(bev));
+    evbuffer_freeze(out, 1);
+    if (n < 0 || evbuffer_get_length(out) > 0)
+        bufferevent_enable(bev, EV_WRITE);
+}
+
+/* Stop watching a plain socket for writability once everything queued was written. */
+static void write_done(struct bufferevent *bev)
+{
+    if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+        bufferevent_disable(bev, EV_WRITE);
+}
+
+static void pump_request_body(struct conn *c);
+static void pump_response_body(struct conn *c);
+
+/* Write what the callback queued, then resume a direction that was paused for back-pressure
+ * if the write drained its output (no write event will come to do it). Bounded: each round
+ * either moves data or stops. */
+static void conn_flush(struct conn *c)
+{
+    for (int round = 0; round < 16; round++) {
+        if (c->up && c->up->connected)
+            flush_now(c->up->bev);
+        if (!c->tls)
+            flush_now(c->cbev);
+        if (c->closing)
+            return;
+        bool again = false;
+        if (c->rq == RQ_BODY && c->up && !(bufferevent_get_enabled(c->cbev) & EV_READ) &&
+            evbuffer_get_length(bufferevent_get_output(c->up->bev)) < PIPE_LOW) {
+            bufferevent_enable(c->cbev, EV_READ);
+            pump_request_body(c);
+            again = true;
+        }
+        if (c->rs == RS_BODY && c->up && !(bufferevent_get_enabled(c->up->bev) & EV_READ) &&
+            evbuffer_get_length(bufferevent_get_output(c->cbev)) < PIPE_LOW) {
+            bufferevent_enable(c->up->bev, EV_READ);
+            pump_response_body(c);
+            again = true;
+        }
+        if (!again)
+            return;
+    }
+}
+
 /* Parse a pipelined request from the event loop rather than from deep inside the previous
  * exchange's call chain. */
 static void resume_reading(struct conn *c)
@@ -357,10 +420,18 @@ static void refuse(struct conn *c, int status, const char *reason)
 
 /* ---------------------------------------------------------------- request head */
 
+/* Case-insensitive match of a header name against a lower-case literal. Runs for every header
+ * against every name Warden handles specially, so it stops at the first differing byte. */
 static bool name_eq(const char *name, size_t len, const char *lower)
 {
-    size_t n = strlen(lower);
-    return len == n && strncasecmp(name, lower, n) == 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = name[i];
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        if (ch != lower[i]) /* also stops at lower's NUL: header names hold no NUL */
+            return false;
+    }
+    return lower[len] == '\0';
 }
 
 /* Headers Warden never forwards upstream: hop-by-hop, framing it rewrites, and headers it
@@ -480,9 +551,13 @@ static void put_header(struct out *o, const char *name, size_t nl, const char *v
 
 static void put_u64(struct out *o, uint64_t v)
 {
-    char tmp[24];
-    int n = snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)v);
-    put(o, tmp, (size_t)n);
+    char tmp[20];
+    size_t i = sizeof(tmp);
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(o, tmp + i, sizeof(tmp) - i);
 }
 
 /*
@@ -582,6 +657,7 @@ static void on_auth_ready(void *arg)
     bufferevent_enable(c->cbev, EV_READ);
     c->rq = RQ_IDLE;
     try_parse_head(c);
+    conn_flush(c);
 }
 
 /* A complete request head of n bytes is at the front of the client input. */
@@ -715,7 +791,9 @@ static void start_upstream(struct conn *c, const char *head, size_t len)
         tv_arm(c->timer, &w->tv_up_connect);
     /* The first-byte clock starts once the whole request is sent (see request_sent()). */
     bufferevent_set_timeouts(ub, NULL, &w->tv_up_idle);
-    bufferevent_enable(ub, EV_READ | EV_WRITE);
+    /* A connection still connecting needs the loop to write its head; a pooled one is written
+     * by conn_flush() when the callback returns. */
+    bufferevent_enable(ub, c->up->connected ? EV_READ : EV_READ | EV_WRITE);
     if (c->rq == RQ_DONE && c->rs == RS_HEAD)
         bufferevent_set_timeouts(ub, &w->tv_first_byte, &w->tv_up_idle);
 }
@@ -921,10 +999,12 @@ static void write_response_head(struct conn *c, size_t head_len)
     c->resp_chunk.response = true;
 
     struct out o = {w->scratch, 0, w->scratch_cap, false};
-    char line[64];
-    int ll =
-        snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", r->status, reason_phrase(r->status));
-    put(&o, line, (size_t)ll);
+    const char *reason = reason_phrase(r->status);
+    PUTS(&o, "HTTP/1.1 ");
+    put_u64(&o, (uint64_t)r->status);
+    PUTS(&o, " ");
+    put(&o, reason, strlen(reason));
+    PUTS(&o, "\r\n");
     for (size_t i = 0; i < r->nheaders; i++) {
         const struct http1_header *h = &r->headers[i];
         if (response_header_dropped(h, &tok)) {
@@ -1076,6 +1156,7 @@ static void on_client_read(struct bufferevent *bev, void *arg)
     case RQ_DONE:
         break; /* pipelined bytes wait for the current exchange to end */
     }
+    conn_flush(c);
 }
 
 static void on_client_write(struct bufferevent *bev, void *arg)
@@ -1087,10 +1168,13 @@ static void on_client_write(struct bufferevent *bev, void *arg)
             conn_free(c);
         return;
     }
+    if (!c->tls)
+        write_done(bev);
     if (c->rs == RS_BODY && c->up) {
         bufferevent_enable(c->up->bev, EV_READ);
         pump_response_body(c);
     }
+    conn_flush(c);
 }
 
 static void on_client_event(struct bufferevent *bev, short what, void *arg)
@@ -1143,10 +1227,8 @@ static void upstream_failed(struct conn *c, int status, const char *msg)
     reply_error(c, status, msg, false);
 }
 
-static void on_up_event(struct bufferevent *bev, short what, void *arg)
+static void up_event(struct conn *c, struct bufferevent *bev, short what)
 {
-    struct conn *c = arg;
-    assert(c->magic == CONN_MAGIC);
     if (what & BEV_EVENT_CONNECTED) {
         c->up->connected = true;
         int one = 1;
@@ -1190,6 +1272,15 @@ static void on_up_event(struct bufferevent *bev, short what, void *arg)
     close_after_flush(c);
 }
 
+/* Never frees c synchronously (close_after_flush defers), so the flush after it is safe. */
+static void on_up_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    up_event(c, bev, what);
+    conn_flush(c);
+}
+
 static void on_up_read(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
@@ -1200,16 +1291,19 @@ static void on_up_read(struct bufferevent *bev, void *arg)
         parse_response_head(c);
     else if (c->rs == RS_BODY)
         pump_response_body(c);
+    conn_flush(c);
 }
 
 static void on_up_write(struct bufferevent *bev, void *arg)
 {
     struct conn *c = arg;
     assert(c->magic == CONN_MAGIC);
+    write_done(bev);
     if (c->rq == RQ_BODY && !c->closing) {
         bufferevent_enable(c->cbev, EV_READ);
         pump_request_body(c);
     }
+    conn_flush(c);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -1224,12 +1318,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         atomic_fetch_add_explicit(&g_metrics.timeouts, 1, memory_order_relaxed);
         c->up_reusable = false;
         upstream_failed(c, 504, "upstream connect timed out");
+        conn_flush(c);
         return;
     }
     if (c->rq == RQ_HEAD) {
         atomic_fetch_add_explicit(&g_metrics.timeouts, 1, memory_order_relaxed);
         refuse(c, 408, "request head not received in time");
-        return;
+        return; /* refuse() closes: the loop writes it */
     }
     conn_free(c); /* keep-alive idle, or the first request never started */
 }
@@ -1288,7 +1383,10 @@ int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t pe
     bufferevent_setwatermark(c->cbev, EV_READ, 0, high);
     bufferevent_setcb(c->cbev, on_client_read, on_client_write, on_client_event, c);
     bufferevent_set_timeouts(c->cbev, NULL, &w->tv_client_write);
-    bufferevent_enable(c->cbev, EV_READ | EV_WRITE);
+    /* Plain sockets are written by conn_flush(); OpenSSL's bufferevent writes for itself. */
+    bufferevent_enable(c->cbev, tls ? EV_READ | EV_WRITE : EV_READ);
+    if (!tls)
+        bufferevent_disable(c->cbev, EV_WRITE); /* bufferevents start with EV_WRITE enabled */
     /* The first head (and any TLS handshake) must arrive within client_header. */
     clock_gettime(CLOCK_MONOTONIC, &c->t_start);
     tv_arm(c->timer, &w->tv_header);

@@ -145,6 +145,7 @@ void upstream_release(struct upstream_conn *uc)
     }
     uc->connected = true;
     bufferevent_setwatermark(uc->bev, EV_READ | EV_WRITE, 0, 0);
+    bufferevent_disable(uc->bev, EV_WRITE); /* its next user writes it directly */
     bufferevent_setcb(uc->bev, on_idle_read, NULL, on_idle_event, uc);
     bufferevent_set_timeouts(uc->bev, &p->idle_tv, NULL);
     bufferevent_enable(uc->bev, EV_READ);

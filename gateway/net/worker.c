@@ -146,6 +146,16 @@ struct worker *worker_new(const struct worker_shared *sh, int id, const int *fds
         snprintf(err, errlen, "cannot create event loop");
         goto fail;
     }
+    /* Every connection uses the same few durations: as libevent "common timeouts" they sit
+     * in one FIFO queue each instead of the timer heap, so re-arming one costs O(1). */
+    struct timeval *tvs[] = {&w->tv_header,      &w->tv_body_idle,  &w->tv_keepalive,
+                             &w->tv_up_connect,  &w->tv_first_byte, &w->tv_up_idle,
+                             &w->tv_client_write};
+    for (size_t i = 0; i < sizeof(tvs) / sizeof(tvs[0]); i++) {
+        const struct timeval *common = event_base_init_common_timeout(w->base, tvs[i]);
+        if (common)
+            *tvs[i] = *common;
+    }
     w->pool = upstream_pool_new(w->base, (const struct sockaddr *)&sh->upstream_addr,
                                 sh->upstream_addrlen, (size_t)cfg->upstream.max_idle,
                                 (size_t)cfg->upstream.max_conns, cfg->upstream.idle_timeout_ms);
