@@ -2,6 +2,7 @@
  * digest: see digest.h.
  */
 #include "auth/digest.h"
+#include "util/hex.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -37,23 +38,12 @@ void auth_hex(const unsigned char *in, size_t len, char *out)
     out[2 * len] = '\0';
 }
 
-static int nibble(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int auth_unhex(const char *in, size_t inlen, unsigned char *out, size_t outlen)
 {
     if (inlen != 2 * outlen)
         return -1;
     for (size_t i = 0; i < outlen; i++) {
-        int hi = nibble(in[2 * i]), lo = nibble(in[2 * i + 1]);
+        int hi = hex_digit(in[2 * i]), lo = hex_digit(in[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return -1;
         out[i] = (unsigned char)(hi << 4 | lo);

@@ -5,6 +5,7 @@
  * filter_page belong to one request.
  */
 #include "mlflow/filter.h"
+#include "util/hex.h"
 
 #include "auth/b64.h"
 
@@ -659,17 +660,6 @@ oom:
     return -1;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Whether the parameter s[0..n) is named `name` once its name is form-decoded the way
  * Werkzeug decodes it ('+' is a space, %XX a byte), so "page%5Ftoken" counts too. */
 static bool param_is(const char *s, size_t n, const char *name)
@@ -677,8 +667,8 @@ static bool param_is(const char *s, size_t n, const char *name)
     size_t i = 0, k = 0, nl = strlen(name);
     while (i < n && s[i] != '=') {
         char c = s[i];
-        if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+        if (c == '%' && i + 2 < n && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+            c = (char)(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
             i += 3;
         } else {
             if (c == '+')

@@ -6,6 +6,7 @@
  * the path and one over the query; each output byte is written once.
  */
 #include "mlflow/target.h"
+#include "util/hex.h"
 
 #include <string.h>
 
@@ -15,17 +16,6 @@ static int fail(struct target_error *err, int status, const char *reason)
         err->status = status;
         err->reason = reason;
     }
-    return -1;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
     return -1;
 }
 
@@ -122,11 +112,11 @@ static int parse_path(const char *raw, size_t len, char *buf, size_t *used, stru
         if (!raw_ok(c))
             return fail(err, 400, "invalid byte in path");
         if (c == '%') {
-            if (len - i < 3 || hexval((unsigned char)raw[i + 1]) < 0 ||
-                hexval((unsigned char)raw[i + 2]) < 0)
+            if (len - i < 3 || hex_digit((unsigned char)raw[i + 1]) < 0 ||
+                hex_digit((unsigned char)raw[i + 2]) < 0)
                 return fail(err, 400, "malformed percent-escape in path");
-            c = (unsigned char)(hexval((unsigned char)raw[i + 1]) * 16 +
-                                hexval((unsigned char)raw[i + 2]));
+            c = (unsigned char)(hex_digit((unsigned char)raw[i + 1]) * 16 +
+                                hex_digit((unsigned char)raw[i + 2]));
             i += 2;
             flags |= TARGET_SEG_ESCAPED;
             if (c == '/' || c == '\\')
@@ -158,13 +148,13 @@ static long decode_component(const char *raw, size_t n, char *o, struct target_e
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            if (n - i < 3 || hexval((unsigned char)raw[i + 1]) < 0 ||
-                hexval((unsigned char)raw[i + 2]) < 0) {
+            if (n - i < 3 || hex_digit((unsigned char)raw[i + 1]) < 0 ||
+                hex_digit((unsigned char)raw[i + 2]) < 0) {
                 fail(err, 400, "malformed percent-escape in query");
                 return -1;
             }
-            c = (unsigned char)(hexval((unsigned char)raw[i + 1]) * 16 +
-                                hexval((unsigned char)raw[i + 2]));
+            c = (unsigned char)(hex_digit((unsigned char)raw[i + 1]) * 16 +
+                                hex_digit((unsigned char)raw[i + 2]));
             i += 2;
             if (c == 0) {
                 fail(err, 400, "NUL in query");
