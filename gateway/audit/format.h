@@ -70,6 +70,9 @@ void audit_w_lit(struct audit_writer *w, const char *s);
 void audit_w_str(struct audit_writer *w, const char *s, size_t n); /* quoted, escaped */
 void audit_w_u64(struct audit_writer *w, unsigned long long v);
 void audit_w_i64(struct audit_writer *w, long long v);
+/* The members of the actor chain array: {"kind":...,"id":...},... (brackets not included). */
+struct audit_record;
+void audit_w_actors(struct audit_writer *w, const struct audit_record *r);
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (quoted) */
 void audit_w_time(struct audit_writer *w, long long ms);
 

@@ -132,6 +132,17 @@ void audit_w_i64(struct audit_writer *w, long long v)
     }
 }
 
+void audit_w_actors(struct audit_writer *w, const struct audit_record *r)
+{
+    for (uint8_t i = 0; i < r->n_actors && i < AUDIT_ACTORS; i++) {
+        audit_w_lit(w, i ? ",{\"kind\":" : "{\"kind\":");
+        audit_w_str(w, r->actors[i].kind.s, r->actors[i].kind.len);
+        audit_w_lit(w, ",\"id\":");
+        audit_w_str(w, r->actors[i].id.s, r->actors[i].id.len);
+        audit_w_raw(w, "}", 1);
+    }
+}
+
 void audit_w_time(struct audit_writer *w, long long ms)
 {
     /* Years 0001..9999 only (keeps the arithmetic below and the 4-digit year in range). */
@@ -226,13 +237,7 @@ int audit_format_json(const struct audit_record *r, char *buf, size_t cap, size_
     TEXT(&w, r->subject.token_id);
 
     audit_w_lit(&w, "},\"actors\":[");
-    for (uint8_t i = 0; i < r->n_actors && i < AUDIT_ACTORS; i++) {
-        audit_w_lit(&w, i ? ",{\"kind\":" : "{\"kind\":");
-        TEXT(&w, r->actors[i].kind);
-        audit_w_lit(&w, ",\"id\":");
-        TEXT(&w, r->actors[i].id);
-        audit_w_raw(&w, "}", 1);
-    }
+    audit_w_actors(&w, r);
     audit_w_lit(&w, "],\"source\":{\"ip\":");
     TEXT(&w, r->src_ip);
     audit_w_lit(&w, ",\"port\":");

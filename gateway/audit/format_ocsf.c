@@ -233,13 +233,7 @@ int audit_format_ocsf(const struct audit_record *r, const char *product_version,
     audit_w_lit(&w, ",\"groups_omitted\":");
     audit_w_u64(&w, r->subject.groups_omitted);
     audit_w_lit(&w, ",\"actors\":[");
-    for (uint8_t i = 0; i < r->n_actors && i < AUDIT_ACTORS; i++) {
-        audit_w_lit(&w, i ? ",{\"kind\":" : "{\"kind\":");
-        TEXT(&w, r->actors[i].kind);
-        audit_w_lit(&w, ",\"id\":");
-        TEXT(&w, r->actors[i].id);
-        audit_w_raw(&w, "}", 1);
-    }
+    audit_w_actors(&w, r);
     audit_w_lit(&w, "],\"privilege\":");
     TEXT(&w, r->decision.privilege);
     audit_w_lit(&w, ",\"upstream_status\":");
