@@ -87,8 +87,9 @@ struct conn {
     struct policy_snapshot *policy;    /* the policy this exchange is decided under */
     struct authn_waiter *waiter;       /* parked on a JWT key refetch */
     bool auth_waited;                  /* already parked once for this request */
-    char *replay; /* copy of the upstream head of a body-less request, for one retry */
-    size_t replay_len;
+    char *replay;      /* copy of the upstream head of a body-less request, for one retry; */
+    size_t replay_len; /* 0 = nothing to replay. The buffer is kept for the connection's  */
+    size_t replay_cap; /* later requests, so keep-alive traffic allocates nothing here. */
     struct timespec t_start;
     char request_id[129];
     union {
@@ -223,8 +224,7 @@ static uint64_t elapsed_us(const struct timespec *t0)
 /* Drop what belongs to the current exchange only. */
 static void exchange_release(struct conn *c)
 {
-    free(c->replay);
-    c->replay = NULL;
+    c->replay_len = 0;
     principal_release(c->principal);
     c->principal = NULL;
     policy_snapshot_unref(c->policy);
@@ -249,6 +249,7 @@ void conn_free(struct conn *c)
     if (c->waiter)
         authn_wait_cancel(w->shared->authn, c->waiter);
     exchange_release(c);
+    free(c->replay);
     event_free(c->timer);
     bufferevent_free(c->cbev);
     c->magic = 0;
@@ -751,8 +752,14 @@ static void process_request(struct conn *c, size_t n)
     if (!has_body) {
         /* Keep the head so a request that meets a stale pooled connection can be replayed
          * once on a fresh one: it has no body, so replaying it is exactly the same request. */
-        c->replay = malloc(o.n);
-        if (c->replay) {
+        if (o.n > c->replay_cap) {
+            char *grown = realloc(c->replay, o.n);
+            if (grown) {
+                c->replay = grown;
+                c->replay_cap = o.n;
+            }
+        }
+        if (o.n <= c->replay_cap) {
             memcpy(c->replay, o.p, o.n);
             c->replay_len = o.n;
         }
@@ -1214,7 +1221,7 @@ static void upstream_failed(struct conn *c, int status, const char *msg)
     atomic_fetch_add_explicit(&g_metrics.upstream_errors, 1, memory_order_relaxed);
     bool stale = c->up && c->up->reused && c->rs == RS_HEAD &&
                  evbuffer_get_length(bufferevent_get_input(c->up->bev)) == 0;
-    if (stale && c->replay && !c->retried && c->rq == RQ_DONE) {
+    if (stale && c->replay_len && !c->retried && c->rq == RQ_DONE) {
         /* A pooled connection the upstream closed while idle: replay the body-less request
          * once on a fresh connection. */
         c->retried = true;
