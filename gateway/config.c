@@ -241,6 +241,9 @@ static const struct conf_key policy_keys[] = {
     {"paths", CONF_LIST, SEC(struct policy_conf, paths), 0, 0, NULL, true},
     {"watch_interval", CONF_DURATION, SEC(struct policy_conf, watch_interval_ms), 0, 86400000, NULL,
      false},
+    {"default_catalog", CONF_STRING, SEC(struct policy_conf, default_catalog), 0, 0, NULL, false},
+    {"default_schema", CONF_STRING, SEC(struct policy_conf, default_schema), 0, 0, NULL, false},
+    {"home_catalog", CONF_STRING, SEC(struct policy_conf, home_catalog), 0, 0, NULL, false},
     {NULL, 0, 0, 0, 0, NULL, false},
 };
 
@@ -248,6 +251,9 @@ static void policy_defaults(void *p)
 {
     struct policy_conf *pc = p;
     pc->watch_interval_ms = 2000;
+    pc->default_catalog = strdup("main");
+    pc->default_schema = strdup("default");
+    pc->home_catalog = strdup("users");
 }
 
 static void admin_defaults(void *p)

@@ -71,6 +71,11 @@ struct admin_conf {
 struct policy_conf {
     char **paths;              /* files or directories of *.policy files, in order */
     int64_t watch_interval_ms; /* poll the files for changes; 0 = only SIGHUP/admin reload */
+    /* Naming rules (mlflow/naming.h): where MLflow names that are not catalog.schema.name
+     * land, and the catalog holding the /Users/<user>/ home schemas. */
+    char *default_catalog;
+    char *default_schema;
+    char *home_catalog;
 };
 
 struct warden_config {
