@@ -65,6 +65,21 @@ size_t metrics_render(char *buf, size_t cap)
         "# TYPE warden_tls_handshake_errors_total counter\n"
         "warden_tls_handshake_errors_total %llu\n",
         LOAD(g_metrics.tls_handshake_errors));
+    OUT("# HELP warden_lookups_total Requests Warden made to MLflow itself (look-ups, pages).\n"
+        "# TYPE warden_lookups_total counter\n"
+        "warden_lookups_total %llu\n"
+        "# HELP warden_lookup_cache_hits_total Look-ups answered from the cache.\n"
+        "# TYPE warden_lookup_cache_hits_total counter\n"
+        "warden_lookup_cache_hits_total %llu\n"
+        "# HELP warden_authz_decisions_total Authorisation outcomes of requests.\n"
+        "# TYPE warden_authz_decisions_total counter\n"
+        "warden_authz_decisions_total{outcome=\"allowed\"} %llu\n"
+        "warden_authz_decisions_total{outcome=\"denied\"} %llu\n"
+        "# HELP warden_filtered_items_dropped_total List/search items hidden from callers.\n"
+        "# TYPE warden_filtered_items_dropped_total counter\n"
+        "warden_filtered_items_dropped_total %llu\n",
+        LOAD(g_metrics.lookups), LOAD(g_metrics.lookup_cache_hits), LOAD(g_metrics.authz_allowed),
+        LOAD(g_metrics.authz_denied), LOAD(g_metrics.filtered_items_dropped));
     OUT("# HELP warden_request_duration_seconds Time from request head to response end.\n"
         "# TYPE warden_request_duration_seconds histogram\n");
     unsigned long long cum = 0;

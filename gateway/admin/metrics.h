@@ -24,6 +24,12 @@ struct metrics {
     atomic_uint_fast64_t latency_buckets[METRICS_LATENCY_BUCKETS + 1]; /* last = +Inf */
     atomic_uint_fast64_t latency_sum_us;
     atomic_uint_fast64_t latency_count;
+    /* authorisation (net/enforce) */
+    atomic_uint_fast64_t lookups; /* Warden's own requests to MLflow (look-ups, pages) */
+    atomic_uint_fast64_t lookup_cache_hits;
+    atomic_uint_fast64_t authz_allowed;
+    atomic_uint_fast64_t authz_denied;
+    atomic_uint_fast64_t filtered_items_dropped;
 };
 
 extern struct metrics g_metrics;
