@@ -249,7 +249,7 @@ int filter_page(const struct filter_spec *spec, const char *body, size_t len,
         json_t *it = json_array_get(arr, i);
         size_t klen = 0;
         const char *key = json_is_object(it) ? item_key(spec, it, &klen) : NULL;
-        if (!key || !visible(ctx, spec->key_kind, key, klen)) {
+        if (!key || !visible(ctx, spec->key_kind, key, klen, it)) {
             out->dropped++;
             continue;
         }

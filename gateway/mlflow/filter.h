@@ -119,9 +119,11 @@ const struct filter_spec *filter_spec_get(enum filter_kind k);
  * (GraphQL filtering belongs to the GraphQL layer). */
 int filter_kind_from_route(enum route_filter f, enum filter_kind *out);
 
-/* Decides one key. key is NOT NUL-terminated; len > 0. Returns true to show the item. */
-typedef bool (*filter_visible_fn)(void *ctx, enum filter_key_kind kind, const char *key,
-                                  size_t len);
+/* Decides one key. key is NOT NUL-terminated; len > 0. item is the whole list entry (a JSON
+ * object: experiments and models carry their name and tags, so the owner stamp can be read
+ * without a look-up). Returns true to show the item. */
+typedef bool (*filter_visible_fn)(void *ctx, enum filter_key_kind kind, const char *key, size_t len,
+                                  const json_t *item);
 
 /* One filtered upstream page. */
 struct filter_page {

@@ -46,8 +46,10 @@ static bool decide(const struct rule *r, const char *key, size_t len)
     return (h & r->mask) == 0;
 }
 
-static bool visible(void *ctx, enum filter_key_kind kind, const char *key, size_t len)
+static bool visible(void *ctx, enum filter_key_kind kind, const char *key, size_t len,
+                    const json_t *item)
 {
+    (void)item;
     const struct rule *r = ctx;
     CHECK(kind == r->kind);
     CHECK(len > 0);

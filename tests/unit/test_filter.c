@@ -22,8 +22,10 @@ static struct filter_key key1, key2;
 
 /* ---- predicates ---- */
 
-static bool allow_all(void *ctx, enum filter_key_kind k, const char *s, size_t n)
+static bool allow_all(void *ctx, enum filter_key_kind k, const char *s, size_t n,
+                      const json_t *item)
 {
+    (void)item;
     (void)ctx;
     (void)k;
     (void)s;
@@ -31,8 +33,9 @@ static bool allow_all(void *ctx, enum filter_key_kind k, const char *s, size_t n
     return true;
 }
 
-static bool deny_all(void *ctx, enum filter_key_kind k, const char *s, size_t n)
+static bool deny_all(void *ctx, enum filter_key_kind k, const char *s, size_t n, const json_t *item)
 {
+    (void)item;
     (void)ctx;
     (void)k;
     (void)s;
@@ -47,8 +50,9 @@ struct seen {
     const char *allow; /* only this key is visible; NULL: all */
 };
 
-static bool record(void *ctx, enum filter_key_kind k, const char *s, size_t n)
+static bool record(void *ctx, enum filter_key_kind k, const char *s, size_t n, const json_t *item)
 {
+    (void)item;
     struct seen *sn = ctx;
     assert_int_equal(k, sn->kind);
     size_t l = strlen(sn->keys);
@@ -57,8 +61,10 @@ static bool record(void *ctx, enum filter_key_kind k, const char *s, size_t n)
 }
 
 /* Experiments visible to the user of the scale test: multiples of 13 below 490 (37 ids). */
-static bool visible_37(void *ctx, enum filter_key_kind k, const char *s, size_t n)
+static bool visible_37(void *ctx, enum filter_key_kind k, const char *s, size_t n,
+                       const json_t *item)
 {
+    (void)item;
     (void)ctx;
     assert_int_equal(k, FILTER_KEY_EXPERIMENT_ID);
     char buf[32];
