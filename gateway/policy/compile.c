@@ -453,6 +453,24 @@ void pb_admin(struct pb *b, struct policy_source src, struct policy_str name)
     s->admin_src = src;
 }
 
+void pb_delegation(struct pb *b, struct policy_source src, uint32_t mask, enum policy_kind kind,
+                   const struct policy_str *parts, enum policy_principal_kind ak,
+                   struct policy_str actor, enum policy_principal_kind sk,
+                   struct policy_str subject)
+{
+    struct policy_snapshot *s = b->s;
+    uint32_t sec = parts ? intern_securable(b, kind, parts) : PNONE;
+    uint32_t a = intern_principal(b, ak, actor);
+    uint32_t u = intern_principal(b, sk, subject);
+    if ((parts && sec == PNONE) || a == PNONE || u == PNONE)
+        return;
+    if (grow((void **)&s->deleg, &s->deleg_cap, s->ndeleg + 1, sizeof(*s->deleg)) < 0) {
+        b->oom = true;
+        return;
+    }
+    s->deleg[s->ndeleg++] = (struct deleg_rec){a, u, sec, mask, fix_src(b, src)};
+}
+
 /* Turns the builder's grant entries into the grant table: one 16-byte slot per (securable,
  * principal) placed by the names' hashes (ph_grant), the first statement of each privilege in
  * gsrc, and KEY_HAS_GRANTS on every key that a grant names. Frees the builder state. */
@@ -629,6 +647,8 @@ static void snapshot_free(struct policy_snapshot *s)
     idmap_free(&s->ent_map);
     free(s->owned);
     free(s->members);
+    free(s->deleg);
+    free(s->deleg_by_actor);
     free(s);
 }
 
@@ -668,7 +688,7 @@ struct policy_snapshot *policy_compile_buffers(const struct policy_text *texts, 
         snprintf(s->version + 2 * i, 3, "%02x", dig[i]);
     if (b.nerrors > 0)
         goto fail;
-    if (build_grants(s) < 0 || build_closure(s) < 0 || freeze(s) < 0)
+    if (build_grants(s) < 0 || build_closure(s) < 0 || deleg_build_index(s) < 0 || freeze(s) < 0)
         goto oom;
     EVP_MD_CTX_free(md);
     return s;
@@ -893,7 +913,8 @@ size_t policy_snapshot_memory(const struct policy_snapshot *s)
     return sizeof(*s) + s->arena_bytes + hot + s->prin_cap * sizeof(*s->prin) +
            s->sec_cap * sizeof(*s->sec) + s->recs_cap * sizeof(*s->recs) +
            s->ent_cap * sizeof(*s->ent) + s->ent_map.cap * sizeof(struct idslot) +
-           s->owned_cap * sizeof(*s->owned) + s->members_cap * sizeof(*s->members);
+           s->owned_cap * sizeof(*s->owned) + s->members_cap * sizeof(*s->members) +
+           s->deleg_cap * sizeof(*s->deleg) + s->ndeleg * sizeof(*s->deleg_by_actor);
 }
 
 static void fill_name(const struct securable *c, struct policy_str *cat, struct policy_str *sch,
@@ -949,6 +970,30 @@ void policy_snapshot_member(const struct policy_snapshot *s, size_t i,
     out->group = s->prin[s->members[i].group].name;
     out->member = s->prin[s->members[i].member].display;
     out->source = s->members[i].src;
+}
+
+size_t policy_snapshot_delegation_count(const struct policy_snapshot *s)
+{
+    return s->ndeleg;
+}
+
+void policy_snapshot_delegation(const struct policy_snapshot *s, size_t i,
+                                struct policy_delegation_info *out)
+{
+    const struct deleg_rec *d = &s->deleg[i];
+    memset(out, 0, sizeof(*out));
+    out->actor_kind = s->prin[d->actor].kind;
+    out->actor = s->prin[d->actor].display;
+    out->subject_kind = s->prin[d->subject].kind;
+    out->subject = s->prin[d->subject].display;
+    out->everywhere = d->sec == PNONE;
+    out->mask = d->mask;
+    out->source = d->src;
+    if (d->sec != PNONE) {
+        const struct securable *c = &s->sec[d->sec];
+        out->kind = c->kind;
+        fill_name(c, &out->catalog, &out->schema, &out->name);
+    }
 }
 
 const char *policy_snapshot_admin_group(const struct policy_snapshot *s)

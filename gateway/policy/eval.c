@@ -514,6 +514,79 @@ int policy_decide(const struct policy_snapshot *s, const struct policy_subject *
     return 0;
 }
 
+/* ---- on behalf of a user ---- */
+
+/* The subject's decision is c's; adds the scope and delegation sides. */
+static void decide_obo(const struct ctx *c, const struct policy_subject *actor, uint32_t scope_mask,
+                       enum policy_priv priv, struct policy_obo_decision *out)
+{
+    const struct policy_snapshot *s = c->s;
+    memset(out, 0, sizeof(*out));
+    fill_decision(c, priv, &out->subject);
+    out->version = s->version;
+    out->scope_mask = scope_mask;
+    out->on_behalf = actor != NULL;
+    if (!out->subject.allowed)
+        out->lacking |= POLICY_OBO_BIT(POLICY_OBO_SUBJECT);
+    if (!(scope_mask & BIT(priv)))
+        out->lacking |= POLICY_OBO_BIT(POLICY_OBO_SCOPE);
+    if (actor) {
+        uint32_t aids[DELEG_MAX_ACTOR], sids[POLICY_MAX_PRINCIPALS];
+        size_t na = deleg_resolve_actor(s, actor, aids, DELEG_MAX_ACTOR);
+        for (size_t i = 0; i < c->n; i++)
+            sids[i] = c->p[i].id;
+        struct deleg_match m;
+        deleg_find(s, aids, na, sids, c->n, c->sec, c->depth, priv, &m);
+        out->delegated = m.first != NULL;
+        out->delegation_mask = m.mask;
+        const struct deleg_rec *d = m.pass ? m.pass : m.first;
+        if (d) {
+            out->delegation = d->src;
+            out->delegation_actor = s->prin[d->actor].display;
+            out->delegation_for = s->prin[d->subject].display;
+        }
+        if (!m.first)
+            out->lacking |= POLICY_OBO_BIT(POLICY_OBO_NO_DELEGATION);
+        else if (!m.pass)
+            out->lacking |= POLICY_OBO_BIT(POLICY_OBO_LIMIT);
+    }
+    out->allowed = out->lacking == 0;
+    out->side = out->lacking ? (enum policy_obo_side)__builtin_ctz(out->lacking) : POLICY_OBO_OK;
+}
+
+static bool actor_ok(const struct policy_subject *actor)
+{
+    return !actor || actor->ngroups == 0 || actor->groups;
+}
+
+static void obo_invalid(const struct policy_snapshot *s, const struct policy_subject *actor,
+                        uint32_t scope_mask, enum policy_priv priv, struct policy_obo_decision *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof(*out));
+    invalid(s, priv, &out->subject);
+    out->side = POLICY_OBO_INVALID;
+    out->lacking = POLICY_OBO_BIT(POLICY_OBO_INVALID);
+    out->on_behalf = actor != NULL;
+    out->scope_mask = scope_mask;
+    out->version = s ? s->version : NULL;
+}
+
+int policy_decide_obo(const struct policy_snapshot *s, const struct policy_subject *subject,
+                      const struct policy_subject *actor, uint32_t scope_mask,
+                      enum policy_priv priv, const struct policy_object *obj,
+                      struct policy_obo_decision *out)
+{
+    struct ctx c;
+    if (!out || !actor_ok(actor) || run(&c, s, subject, priv, obj) < 0) {
+        obo_invalid(s, actor, scope_mask, priv, out);
+        return -1;
+    }
+    decide_obo(&c, actor, scope_mask, priv, out);
+    return 0;
+}
+
 /* ---- explain ---- */
 
 struct out {
@@ -714,6 +787,100 @@ size_t policy_explain(const struct policy_snapshot *s, const struct policy_subje
     ap(&o, "chain:\n");
     for (int i = 0; i < c->nsteps; i++)
         ap_step(&o, c, &c->steps[i], i + 1);
+    free(c);
+    return o.len;
+}
+
+/* One delegation statement, in the language's notation. */
+static void ap_delegation(struct out *o, const struct policy_snapshot *s, const struct deleg_rec *d)
+{
+    char privs[300];
+    policy_privs_format(d->mask, false, privs, sizeof(privs));
+    ap(o, "GRANT DELEGATION ");
+    if (d->sec != PNONE) {
+        const struct securable *c = &s->sec[d->sec];
+        char name[1024];
+        name_join(c->part, kind_depth(c->kind), name, sizeof(name));
+        ap(o, "ON %s %s ", policy_kind_name(c->kind), name);
+    }
+    ap(o, "FOR ");
+    ap_ident(o, s->prin[d->subject].display, strlen(s->prin[d->subject].display));
+    ap(o, " TO ");
+    ap_ident(o, s->prin[d->actor].display, strlen(s->prin[d->actor].display));
+    ap(o, " LIMIT %s (%s:%u:%u)", privs, d->src.file, d->src.line, d->src.col);
+}
+
+size_t policy_explain_obo(const struct policy_snapshot *s, const struct policy_subject *subject,
+                          const struct policy_subject *actor, uint32_t scope_mask,
+                          enum policy_priv priv, const struct policy_object *obj, char *buf,
+                          size_t buflen, struct policy_obo_decision *dec)
+{
+    struct out o = {buf, buflen, 0};
+    struct policy_obo_decision local;
+    struct policy_obo_decision *d = dec ? dec : &local;
+    char msg[512], privs[300];
+    struct ctx *c = calloc(1, sizeof(*c));
+    if (buflen > 0)
+        buf[0] = '\0';
+    if (!c || !actor_ok(actor) || run(c, s, subject, priv, obj) < 0) {
+        obo_invalid(s, actor, scope_mask, priv, d);
+        ap(&o, "decision: DENY (invalid query: %s)\n",
+           !c ? "out of memory" : "malformed subject, actor, object or privilege");
+        free(c);
+        return o.len;
+    }
+    decide_obo(c, actor, scope_mask, priv, d);
+    policy_obo_message(d, subject, actor, obj, msg, sizeof(msg));
+    ap(&o, "on-behalf-of decision: %s (%s on ", d->allowed ? "ALLOW" : "DENY",
+       policy_priv_name(priv));
+    ap_level(&o, c, c->depth - 1);
+    ap(&o, ")\n");
+    if (!d->allowed) {
+        ap(&o, "reason: %s: %s\n", policy_obo_side_name(d->side), msg);
+        for (int side = d->side + 1; side < POLICY_OBO_INVALID; side++)
+            if (d->lacking & POLICY_OBO_BIT(side))
+                ap(&o, "also lacking: %s\n", policy_obo_side_name((enum policy_obo_side)side));
+    }
+    if (scope_mask == POLICY_SCOPES_ALL) {
+        ap(&o, "token scopes: not restricted (no mlflow: scope)\n");
+    } else {
+        policy_privs_format(scope_mask, false, privs, sizeof(privs));
+        ap(&o, "token scopes allow: %s\n", privs);
+    }
+    if (actor) {
+        uint32_t aids[DELEG_MAX_ACTOR];
+        size_t na = deleg_resolve_actor(s, actor, aids, DELEG_MAX_ACTOR);
+        ap(&o, "actor: %s %s", actor->service_principal ? "service principal" : "user",
+           actor->user ? actor->user : "(none)");
+        ap(&o, "; its principals in the policy:");
+        for (size_t i = 0; i < na; i++)
+            ap(&o, "%s %s", i ? "," : "", s->prin[aids[i]].display);
+        ap(&o, "%s\ndelegations naming the actor or its groups:\n", na ? "" : " none");
+        bool any = false;
+        for (size_t i = 0; i < na; i++) {
+            const struct principal *a = &s->prin[aids[i]];
+            for (uint32_t k = 0; k < a->deleg_n; k++) {
+                const struct deleg_rec *r = &s->deleg[s->deleg_by_actor[a->deleg_off + k]];
+                bool subj = in_set(c, r->subject), here = r->sec == PNONE;
+                for (int j = 0; j < c->depth && !here; j++)
+                    here = c->sec[j] == r->sec;
+                ap(&o, "  ");
+                ap_delegation(&o, s, r);
+                ap(&o, ": %s\n",
+                   !subj                                    ? "does not cover the subject"
+                   : !here                                  ? "does not cover this securable"
+                   : (deleg_pass_mask(r->mask) & BIT(priv)) ? "matches, passes the privilege"
+                                                            : "matches, LIMIT does not pass it");
+                any = true;
+            }
+        }
+        if (!any)
+            ap(&o, "  none\n");
+    }
+    ap(&o, "the subject's own decision:\n");
+    size_t need = policy_explain(s, subject, priv, obj, o.len < o.cap ? o.buf + o.len : NULL,
+                                 o.len < o.cap ? o.cap - o.len : 0, NULL);
+    o.len += need;
     free(c);
     return o.len;
 }

@@ -6,7 +6,8 @@
  *   diag.c     the error list
  *   lexer.c    tokens            parser.c   statements -> builder calls
  *   compile.c  builder, file reading, checksum, snapshot life cycle and introspection
- *   eval.c     policy_decide / policy_explain
+ *   eval.c     policy_decide / policy_explain / policy_decide_obo
+ *   delegation.c  GRANT DELEGATION look-ups, token scopes, on-behalf-of messages
  *   store.c    the thread-safe holder (store.h)
  *
  * Layout. Principals and securables are interned into arrays (for explain and introspection)
@@ -201,6 +202,7 @@ struct principal {
     uint32_t key_off;                    /* its record in snapshot.pkeys */
     uint32_t closure_off, closure_n;     /* groups it belongs to, transitively */
     uint32_t created_file, created_line; /* CREATE GROUP, for duplicate detection */
+    uint32_t deleg_off, deleg_n;         /* its delegations as actor: snapshot.deleg_by_actor */
 };
 
 struct securable {
@@ -228,6 +230,15 @@ struct grant_entry {
 
 struct member_rec {
     uint32_t group, member;
+    struct policy_source src;
+};
+
+/* A GRANT DELEGATION statement for one (actor, subject) pair: actor may act for subject on
+ * sec and everything in it (PNONE: everywhere), passing the privileges of mask (as written;
+ * deleg_pass_mask expands it). */
+struct deleg_rec {
+    uint32_t actor, subject, sec;
+    uint32_t mask;
     struct policy_source src;
 };
 
@@ -269,6 +280,10 @@ struct policy_snapshot {
     size_t nmembers, members_cap;
     struct closure_ent *closure;
     size_t nclosure;
+
+    struct deleg_rec *deleg; /* statement order */
+    size_t ndeleg, deleg_cap;
+    uint32_t *deleg_by_actor; /* indices into deleg, grouped by actor (see principal.deleg_*) */
 
     uint32_t admin; /* principal id of the admin group, or PNONE */
     struct policy_source admin_src;
@@ -368,9 +383,42 @@ uint32_t pb_group(struct pb *b, struct policy_source src, struct policy_str name
 void pb_member(struct pb *b, struct policy_source src, uint32_t group,
                enum policy_principal_kind pk, struct policy_str pname);
 void pb_admin(struct pb *b, struct policy_source src, struct policy_str name);
+/* GRANT DELEGATION: kind/parts describe the ON securable, parts NULL = everywhere. */
+void pb_delegation(struct pb *b, struct policy_source src, uint32_t mask, enum policy_kind kind,
+                   const struct policy_str *parts, enum policy_principal_kind ak,
+                   struct policy_str actor, enum policy_principal_kind sk,
+                   struct policy_str subject);
 
 /* Parses one file's text; src.file of every call is the snapshot's copy of the name. */
 void policy_parse(struct pb *b, uint32_t file, const char *text, size_t len);
+
+/* ---- delegation.c (on behalf of a user) ---- */
+
+/* What a LIMIT passes: its privileges, ALL PRIVILEGES expanded (every privilege but MANAGE),
+ * plus USE CATALOG, USE SCHEMA and BROWSE. */
+uint32_t deleg_pass_mask(uint32_t limit);
+
+#define DELEG_MAX_ACTOR 256 /* resolved actor principals (user/SP + groups) */
+
+/* The actor's principal ids: its user or service principal, its token groups and their
+ * policy closures, deduplicated. Returns the count (0 when the policy names none of them). */
+size_t deleg_resolve_actor(const struct policy_snapshot *s, const struct policy_subject *actor,
+                           uint32_t *ids, size_t max);
+
+struct deleg_match {
+    uint32_t mask;                 /* union of deleg_pass_mask over the matching statements */
+    const struct deleg_rec *pass;  /* first matching statement passing priv, or NULL */
+    const struct deleg_rec *first; /* first matching statement, or NULL */
+};
+
+/* Matches the delegations of the actor ids against the subject ids and the object's levels
+ * (sec[0..depth), PNONE for levels the policy does not name). */
+void deleg_find(const struct policy_snapshot *s, const uint32_t *actor_ids, size_t nactor,
+                const uint32_t *subject_ids, size_t nsubject, const uint32_t *sec, int depth,
+                enum policy_priv priv, struct deleg_match *out);
+
+/* Groups delegations by actor (deleg_by_actor, principal.deleg_*); after parsing. */
+int deleg_build_index(struct policy_snapshot *s);
 
 /* ---- privs.c helpers ---- */
 

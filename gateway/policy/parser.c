@@ -1,13 +1,16 @@
 /*
  * policy parser: turns one file's tokens into builder calls (pb_grant, pb_owner, pb_group,
- * pb_member, pb_admin). Pure: the text comes from the caller, errors go to the builder's
- * diagnostics, nothing is read or written elsewhere. Statements (keywords case-insensitive):
+ * pb_member, pb_admin, pb_delegation). Pure: the text comes from the caller, errors go to the
+ * builder's diagnostics, nothing is read or written elsewhere. Statements (keywords
+ * case-insensitive):
  *
  *   GRANT priv[, ...] ON CATALOG|SCHEMA|EXPERIMENT|MODEL name TO principal[, ...];
  *   ALTER CATALOG|SCHEMA|EXPERIMENT|MODEL name OWNER TO principal;
  *   CREATE GROUP name [WITH MEMBERS principal[, ...]];
  *   ALTER GROUP name ADD MEMBERS principal[, ...];     (MEMBER also accepted)
  *   SET ADMIN GROUP name;
+ *   GRANT DELEGATION [ON CATALOG|SCHEMA|EXPERIMENT|MODEL name]
+ *       FOR principal[, ...] TO principal[, ...] LIMIT priv[, ...];
  *
  * Error recovery: after an error the parser skips to the next ';' or to a statement keyword
  * on a later line, so one pass reports every independent error.
@@ -145,9 +148,9 @@ static bool is_ident(const struct parser *p)
     return p->tok.type == PLEX_WORD || p->tok.type == PLEX_QUOTED;
 }
 
-/* Parses a privilege list up to (not including) ON. Fills mask and the position of each
- * privilege's first mention. */
-static bool parse_privs(struct parser *p, uint32_t *mask, unsigned pos[][2])
+/* Parses a privilege list up to (not including) ON -- or, for a delegation's LIMIT, up to
+ * the end of the list. Fills mask and the position of each privilege's first mention. */
+static bool parse_privs(struct parser *p, uint32_t *mask, unsigned pos[][2], bool limit)
 {
     *mask = 0;
     for (;;) {
@@ -155,7 +158,11 @@ static bool parse_privs(struct parser *p, uint32_t *mask, unsigned pos[][2])
         char words[128];
         size_t wl = 0;
         bool too_long = false;
-        while (p->tok.type == PLEX_WORD && !tok_is(p, "ON") && !tok_is(p, "TO")) {
+        /* In a LIMIT list, a statement keyword on a later line ends the list (the ';' is
+         * missing), unless a privilege is expected there (CREATE MODEL after a comma). */
+        while (p->tok.type == PLEX_WORD &&
+               (limit ? !(wl > 0 && p->tok.line > p->prev_end_line && at_statement_keyword(p))
+                      : !tok_is(p, "ON") && !tok_is(p, "TO"))) {
             if (wl + p->tok.len + 1 >= sizeof(words)) {
                 too_long = true;
             } else {
@@ -202,11 +209,34 @@ static bool parse_privs(struct parser *p, uint32_t *mask, unsigned pos[][2])
             advance(p);
             continue;
         }
+        if (limit)
+            return !p->failed;
         if (tok_is(p, "ON"))
             return !p->failed;
         expected(p, "',' or ON after the privilege");
         return false;
     }
+}
+
+/* Reports every privilege of mask that does not apply to kind (at its first mention). */
+static bool check_applicable(struct parser *p, uint32_t mask, unsigned pos[][2],
+                             enum policy_kind kind)
+{
+    bool ok = true;
+    for (int v = 0; v < POLICY_PRIV_COUNT; v++) {
+        if (!(mask & (1u << v)) || policy_priv_applies((enum policy_priv)v, kind))
+            continue;
+        char list[256];
+        size_t lp = 0;
+        for (int w = 0; w < POLICY_PRIV_COUNT; w++)
+            if (policy_priv_applies((enum policy_priv)w, kind))
+                lp += (size_t)snprintf(list + lp, sizeof(list) - lp, "%s%s", lp ? ", " : "",
+                                       policy_priv_name((enum policy_priv)w));
+        err_at(p, pos[v][0], pos[v][1], "privilege %s does not apply to %s (applicable: %s)",
+               policy_priv_name((enum policy_priv)v), policy_kind_name(kind), list);
+        ok = false;
+    }
+    return ok;
 }
 
 static bool parse_kind(struct parser *p, enum policy_kind *kind)
@@ -310,6 +340,105 @@ static struct policy_source here(const struct parser *p, unsigned line, unsigned
     return s;
 }
 
+#define DELEG_MAX_NAMES 256 /* principals in one FOR or TO list */
+
+struct pname {
+    enum policy_principal_kind kind;
+    char *name;
+    size_t len;
+};
+
+/* A principal list (FOR ... or TO ...), copied: the LIMIT that applies to it comes later. */
+static bool parse_pname_list(struct parser *p, struct pname *v, size_t *n)
+{
+    for (;;) {
+        struct policy_source src;
+        struct policy_str name;
+        enum policy_principal_kind k;
+        if (!parse_principal(p, &k, &name, &src))
+            return false;
+        if (*n == DELEG_MAX_NAMES) {
+            err_at(p, src.line, src.col, "too many principals in one list (at most %d)",
+                   DELEG_MAX_NAMES);
+            return false;
+        }
+        v[*n].kind = k;
+        v[*n].len = name.len;
+        if (!(v[*n].name = malloc(name.len + 1))) {
+            p->b->oom = true;
+            return false;
+        }
+        memcpy(v[*n].name, name.ptr, name.len);
+        v[*n].name[name.len] = '\0';
+        (*n)++;
+        if (p->tok.type != PLEX_COMMA)
+            return true;
+        advance(p);
+    }
+}
+
+/*
+ * GRANT DELEGATION [ON TYPE name] FOR principal[, ...] TO principal[, ...]
+ *     LIMIT privilege[, ...];
+ */
+static bool parse_delegation(struct parser *p, unsigned line, unsigned col)
+{
+    enum policy_kind kind = POLICY_KIND_CATALOG;
+    struct policy_str parts[3] = {{0}};
+    bool on = false, ok = false;
+    uint32_t mask;
+    unsigned pos[POLICY_PRIV_COUNT][2];
+    struct pname *subj = calloc(DELEG_MAX_NAMES, sizeof(*subj));
+    struct pname *act = calloc(DELEG_MAX_NAMES, sizeof(*act));
+    size_t nsubj = 0, nact = 0;
+    if (!subj || !act) {
+        p->b->oom = true;
+        goto out;
+    }
+    advance(p); /* DELEGATION */
+    if (tok_is(p, "ON")) {
+        advance(p);
+        if (!parse_kind(p, &kind) || !parse_name(p, kind, parts))
+            goto out;
+        on = true;
+    }
+    if (!tok_is(p, "FOR")) {
+        expected(p, on ? "FOR" : "ON or FOR");
+        goto out;
+    }
+    advance(p);
+    if (!parse_pname_list(p, subj, &nsubj) || !expect_word(p, "TO") ||
+        !parse_pname_list(p, act, &nact))
+        goto out;
+    if (!tok_is(p, "LIMIT")) {
+        if (p->tok.type == PLEX_SEMI || p->tok.type == PLEX_EOF)
+            err_tok(p, "GRANT DELEGATION needs LIMIT privilege[, ...] after the actors (LIMIT "
+                       "ALL PRIVILEGES passes every privilege but MANAGE)");
+        else
+            expected(p, "LIMIT or ','");
+        goto out;
+    }
+    advance(p);
+    if (!parse_privs(p, &mask, pos, true))
+        goto out;
+    if (on && !check_applicable(p, mask, pos, kind))
+        goto out;
+    for (size_t i = 0; i < nact; i++)
+        for (size_t k = 0; k < nsubj; k++)
+            pb_delegation(p->b, here(p, line, col), mask, kind, on ? parts : NULL, act[i].kind,
+                          (struct policy_str){act[i].name, act[i].len}, subj[k].kind,
+                          (struct policy_str){subj[k].name, subj[k].len});
+    ok = true;
+out:
+    for (size_t i = 0; subj && i < nsubj; i++)
+        free(subj[i].name);
+    for (size_t i = 0; act && i < nact; i++)
+        free(act[i].name);
+    free(subj);
+    free(act);
+    return ok;
+}
+
 static bool parse_grant(struct parser *p)
 {
     unsigned line = p->tok.line, col = p->tok.col;
@@ -318,25 +447,14 @@ static bool parse_grant(struct parser *p)
     enum policy_kind kind;
     struct policy_str parts[3] = {{0}};
     advance(p);
-    if (!parse_privs(p, &mask, pos))
+    if (tok_is(p, "DELEGATION"))
+        return parse_delegation(p, line, col);
+    if (!parse_privs(p, &mask, pos, false))
         return false;
     advance(p); /* ON */
     if (!parse_kind(p, &kind) || !parse_name(p, kind, parts))
         return false;
-    bool ok = true;
-    for (int v = 0; v < POLICY_PRIV_COUNT; v++) {
-        if (!(mask & (1u << v)) || policy_priv_applies((enum policy_priv)v, kind))
-            continue;
-        char list[256];
-        size_t lp = 0;
-        for (int w = 0; w < POLICY_PRIV_COUNT; w++)
-            if (policy_priv_applies((enum policy_priv)w, kind))
-                lp += (size_t)snprintf(list + lp, sizeof(list) - lp, "%s%s", lp ? ", " : "",
-                                       policy_priv_name((enum policy_priv)w));
-        err_at(p, pos[v][0], pos[v][1], "privilege %s does not apply to %s (applicable: %s)",
-               policy_priv_name((enum policy_priv)v), policy_kind_name(kind), list);
-        ok = false;
-    }
+    bool ok = check_applicable(p, mask, pos, kind);
     if (!expect_word(p, "TO"))
         return false;
     for (;;) {

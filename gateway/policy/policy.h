@@ -200,6 +200,95 @@ size_t policy_explain(const struct policy_snapshot *s, const struct policy_subje
                       enum policy_priv priv, const struct policy_object *obj, char *buf,
                       size_t buflen, struct policy_decision *out);
 
+/* ---- on behalf of a user: delegation and token scopes ---- */
+
+/*
+ * A request made by an actor (an agent, usually a service principal) for a subject (the user
+ * whose rights apply) is allowed when all three sides agree (policies/README.md, "Acting for
+ * users"):
+ *   - the subject holds the privilege (policy_decide on the subject, admin included);
+ *   - the token's scopes cover it (policy_scope_mask; no mlflow: scope = not restricted);
+ *   - a GRANT DELEGATION statement lets the actor (or one of its groups) act for the subject
+ *     (or one of its groups), on the securable or a container of it (or everywhere), with a
+ *     LIMIT that passes the privilege.
+ * Without an actor only the first two apply: a downscoped token bounds its own holder too.
+ */
+
+/* Privileges a set of token scopes allows, one bit per enum policy_priv. Scopes in the
+ * "mlflow:" namespace restrict the token: mlflow:read (USE CATALOG, USE SCHEMA, BROWSE, READ,
+ * EXECUTE), mlflow:write (read + MODIFY, APPLY TAG, CREATE EXPERIMENT, CREATE MODEL, CREATE
+ * MODEL VERSION), mlflow:manage (write + MANAGE); an unknown mlflow: scope adds nothing. A
+ * token with no mlflow: scope is not restricted (POLICY_SCOPES_ALL): its other scopes belong
+ * to other services. Pure; any thread. */
+#define POLICY_SCOPES_ALL ((1u << POLICY_PRIV_COUNT) - 1)
+uint32_t policy_scope_mask(const char *const *scopes, size_t n);
+
+/* Which side of an on-behalf-of decision lacked the privilege. */
+enum policy_obo_side {
+    POLICY_OBO_OK = 0,        /* allowed */
+    POLICY_OBO_NO_DELEGATION, /* no delegation lets the actor act for the subject (here) */
+    POLICY_OBO_LIMIT,         /* delegations exist, but their LIMITs do not pass the privilege */
+    POLICY_OBO_SCOPE,         /* the token's scopes do not cover the privilege */
+    POLICY_OBO_SUBJECT,       /* the subject lacks it (subject.reason/missing say what) */
+    POLICY_OBO_INVALID,       /* malformed query (as policy_decide's -1) */
+};
+#define POLICY_OBO_BIT(side) (1u << (side))
+
+struct policy_obo_decision {
+    bool allowed;
+    enum policy_obo_side side;      /* the first lacking side, in enum order */
+    unsigned lacking;               /* POLICY_OBO_BIT of every side that lacked */
+    bool on_behalf;                 /* an actor was given */
+    struct policy_decision subject; /* the subject's own decision (reason ADMIN included) */
+    uint32_t scope_mask;            /* as passed */
+    /* Delegation (on_behalf only): the privileges the matching statements pass together (with
+     * USE CATALOG, USE SCHEMA and BROWSE implied), and the statement that passes the privilege
+     * asked (or, when none does, the first that matched). */
+    bool delegated; /* at least one statement matched actor, subject and securable */
+    uint32_t delegation_mask;
+    struct policy_source delegation;
+    const char *delegation_actor; /* display forms of that statement's principals, e.g. */
+    const char *delegation_for;   /* "sp:notebook-agent" and "group:data-scientists" */
+    const char *version;
+};
+
+/*
+ * Decides a request by actor (may be NULL: the subject acts itself) for subject, under the
+ * token scopes' privilege mask (policy_scope_mask, POLICY_SCOPES_ALL for none). The actor's
+ * user/service principal, token groups and policy groups are matched against delegation
+ * statements; its own grants play no part. Returns 0 (out->allowed is the answer) or -1 for a
+ * malformed query (out->side INVALID). Never allocates; thread-safe on a shared snapshot.
+ */
+int policy_decide_obo(const struct policy_snapshot *s, const struct policy_subject *subject,
+                      const struct policy_subject *actor, uint32_t scope_mask,
+                      enum policy_priv priv, const struct policy_object *obj,
+                      struct policy_obo_decision *out);
+
+/*
+ * One client-safe sentence for a denial (or "allowed"), naming the side that lacked what, e.g.
+ *   agent sp:notebook-agent has no delegation to act for alice@acme.example on EXPERIMENT ml.x.y
+ *   delegation of sp:notebook-agent for alice@acme.example limits to READ, EXECUTE; MODIFY needed
+ *   the token's scopes allow READ, EXECUTE; MODIFY needed
+ *   alice@acme.example lacks MODIFY on EXPERIMENT ml.x.y
+ * (USE CATALOG/USE SCHEMA/BROWSE are left out of the lists.) Returns the length needed.
+ */
+size_t policy_obo_message(const struct policy_obo_decision *d, const struct policy_subject *subject,
+                          const struct policy_subject *actor, const struct policy_object *obj,
+                          char *buf, size_t buflen);
+
+/* policy_explain for an on-behalf-of decision: the subject's chain of reasoning, then the
+ * token scopes and every delegation statement that names the actor, and whether it matched.
+ * Returns the length the full text needs. */
+size_t policy_explain_obo(const struct policy_snapshot *s, const struct policy_subject *subject,
+                          const struct policy_subject *actor, uint32_t scope_mask,
+                          enum policy_priv priv, const struct policy_object *obj, char *buf,
+                          size_t buflen, struct policy_obo_decision *out);
+
+const char *policy_obo_side_name(enum policy_obo_side side); /* "delegation", "limit", ... */
+/* Comma-separated privilege names of mask into buf, skipping USE CATALOG, USE SCHEMA and
+ * BROWSE when skip_implied; "nothing" for an empty list. Returns the length needed. */
+size_t policy_privs_format(uint32_t mask, bool skip_implied, char *buf, size_t buflen);
+
 /* ---- names and keywords ---- */
 
 const char *policy_priv_name(enum policy_priv p);     /* "CREATE MODEL VERSION" */
@@ -259,6 +348,21 @@ void policy_snapshot_owner(const struct policy_snapshot *s, size_t i,
 size_t policy_snapshot_member_count(const struct policy_snapshot *s);
 void policy_snapshot_member(const struct policy_snapshot *s, size_t i,
                             struct policy_group_info *out);
+/* GRANT DELEGATION statements, in statement order. securable kind/name are meaningful only
+ * when everywhere is false. mask: the LIMIT as written (ALL PRIVILEGES kept as its bit). */
+struct policy_delegation_info {
+    enum policy_principal_kind actor_kind, subject_kind;
+    const char *actor;   /* display form ("sp:notebook-agent") */
+    const char *subject; /* display form ("group:data-scientists") */
+    bool everywhere;
+    enum policy_kind kind;
+    struct policy_str catalog, schema, name;
+    uint32_t mask;
+    struct policy_source source;
+};
+size_t policy_snapshot_delegation_count(const struct policy_snapshot *s);
+void policy_snapshot_delegation(const struct policy_snapshot *s, size_t i,
+                                struct policy_delegation_info *out);
 /* The admin group's name, or NULL when the policy sets none. */
 const char *policy_snapshot_admin_group(const struct policy_snapshot *s);
 /* Whether the principal (display notation, e.g. "alice@x" or "group:risk") is, directly or

@@ -3,6 +3,10 @@
  * exercised too) and random queries, each decided by policy_decide and by a brute-force
  * reference evaluator written here from the rules in policies/README.md, independently of
  * eval.c: it scans every grant, owner and membership linearly. Seeded, so failures repeat.
+ * The same queries are also asked on behalf of the subject by a random actor under random
+ * token scopes (policy_decide_obo), against a reference that scans every GRANT DELEGATION
+ * statement: allowed = subject allowed AND scopes cover it AND a matching delegation passes it,
+ * and the side reported is the first lacking one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +63,13 @@ struct ref_member {
     struct ref_principal member;
 };
 
+struct ref_deleg {
+    struct ref_principal actor, subject;
+    bool everywhere;
+    struct sec on;
+    uint32_t limit; /* privilege bits as written */
+};
+
 struct ref_policy {
     struct ref_grant grants[64];
     int ngrants;
@@ -67,6 +78,8 @@ struct ref_policy {
     struct ref_member members[16];
     int nmembers;
     int admin; /* group index or -1 */
+    struct ref_deleg delegs[8];
+    int ndelegs;
 };
 
 static struct ref_principal rand_principal(void)
@@ -164,6 +177,38 @@ static void generate(struct ref_policy *rp, char *text, size_t cap)
         principal_text(m->member, b, sizeof(b));
         len += (size_t)snprintf(text + len, cap - len, "ALTER GROUP %s ADD MEMBERS %s;\n",
                                 groups[m->group], b);
+    }
+    rp->ndelegs = (int)rnd(8);
+    for (int i = 0; i < rp->ndelegs; i++) {
+        struct ref_deleg *dl = &rp->delegs[i];
+        char c[80] = "", privs[512] = "";
+        size_t pl = 0;
+        dl->actor = rand_principal();
+        dl->subject = rand_principal();
+        dl->everywhere = rnd(3) == 0;
+        dl->on = rand_sec();
+        dl->limit = 0;
+        int n = 1 + (int)rnd(3);
+        for (int k = 0; k < n; k++) {
+            enum policy_priv pv = (enum policy_priv)rnd(POLICY_PRIV_COUNT);
+            if (!dl->everywhere && !policy_priv_applies(pv, dl->on.kind))
+                continue;
+            pl += (size_t)snprintf(privs + pl, sizeof(privs) - pl, "%s%s", pl ? ", " : "",
+                                   policy_priv_name(pv));
+            dl->limit |= 1u << pv;
+        }
+        if (!dl->limit) {
+            dl->limit = 1u << POLICY_PRIV_BROWSE;
+            snprintf(privs, sizeof(privs), "BROWSE");
+        }
+        if (!dl->everywhere) {
+            sec_text(dl->on, a, sizeof(a));
+            snprintf(c, sizeof(c), "ON %s ", a);
+        }
+        principal_text(dl->subject, a, sizeof(a));
+        principal_text(dl->actor, b, sizeof(b));
+        len += (size_t)snprintf(text + len, cap - len,
+                                "GRANT DELEGATION %sFOR %s TO %s LIMIT %s;\n", c, a, b, privs);
     }
 }
 
@@ -290,11 +335,66 @@ static bool ref_decide(const struct ref_policy *rp, struct ref_subject *s, enum 
     return ok || *admin;
 }
 
+/* ---- on behalf of: reference ---- */
+
+static uint32_t ref_pass(uint32_t limit)
+{
+    uint32_t m = limit;
+    if (limit & (1u << POLICY_PRIV_ALL_PRIVILEGES))
+        for (int p = 0; p < POLICY_PRIV_ALL_PRIVILEGES; p++)
+            if (p != POLICY_PRIV_MANAGE)
+                m |= 1u << p;
+    return m | (1u << POLICY_PRIV_USE_CATALOG) | (1u << POLICY_PRIV_USE_SCHEMA) |
+           (1u << POLICY_PRIV_BROWSE);
+}
+
+/* 0 no statement matched, 1 matched but no LIMIT passes p, 2 passes. */
+static int ref_delegation(const struct ref_policy *rp, const struct ref_subject *actor,
+                          const struct ref_subject *subject, struct sec target, enum policy_priv p)
+{
+    int best = 0;
+    for (int i = 0; i < rp->ndelegs; i++) {
+        const struct ref_deleg *d = &rp->delegs[i];
+        if (!ref_is(actor, d->actor) || !ref_is(subject, d->subject))
+            continue;
+        if (!d->everywhere && !covers(d->on, target))
+            continue;
+        int r = (ref_pass(d->limit) >> p) & 1 ? 2 : 1;
+        if (r > best)
+            best = r;
+    }
+    return best;
+}
+
+/* Independent table of policies/README.md "Token scopes". */
+static uint32_t ref_scopes(const char *const *sc, size_t n)
+{
+    uint32_t read = (1u << POLICY_PRIV_USE_CATALOG) | (1u << POLICY_PRIV_USE_SCHEMA) |
+                    (1u << POLICY_PRIV_BROWSE) | (1u << POLICY_PRIV_READ) |
+                    (1u << POLICY_PRIV_EXECUTE);
+    uint32_t write = read | (1u << POLICY_PRIV_MODIFY) | (1u << POLICY_PRIV_APPLY_TAG) |
+                     (1u << POLICY_PRIV_CREATE_EXPERIMENT) | (1u << POLICY_PRIV_CREATE_MODEL) |
+                     (1u << POLICY_PRIV_CREATE_MODEL_VERSION);
+    uint32_t m = 0;
+    bool restricted = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!strcmp(sc[i], "mlflow:read"))
+            m |= read;
+        else if (!strcmp(sc[i], "mlflow:write"))
+            m |= write;
+        else if (!strcmp(sc[i], "mlflow:manage"))
+            m |= write | (1u << POLICY_PRIV_MANAGE);
+        restricted |= strncmp(sc[i], "mlflow:", 7) == 0;
+    }
+    return restricted ? m : POLICY_SCOPES_ALL;
+}
+
 static void test_engine_matches_reference(void **state)
 {
     static char text[16384];
     struct ref_policy rp;
     size_t decisions = 0, allowed = 0, admin_only = 0;
+    size_t obo_decisions = 0, obo_allowed = 0, obo_delegation_denied = 0;
     for (int n = 0; n < NPOL; n++) {
         generate(&rp, text, sizeof(text));
         struct policy_diag d;
@@ -352,11 +452,64 @@ static void test_engine_matches_reference(void **state)
             decisions++;
             allowed += want;
             admin_only += r_admin_only;
+
+            /* The same question asked by an actor, under token scopes. */
+            static const char *const scope_pool[] = {"mlflow:read", "mlflow:write", "mlflow:manage",
+                                                     "openid", "mlflow:bogus"};
+            const char *sc[3];
+            size_t nsc = rnd(3);
+            for (size_t i = 0; i < nsc; i++)
+                sc[i] = scope_pool[rnd(5)];
+            uint32_t smask = policy_scope_mask(sc, nsc);
+            assert_int_equal(smask, ref_scopes(sc, nsc));
+            struct ref_subject ra = {0};
+            const char *ag[2];
+            size_t nag = rnd(2);
+            for (size_t i = 0; i < nag; i++) {
+                int g = (int)rnd(4);
+                ag[i] = groups[g];
+                ra.in_group[g] = true;
+            }
+            ra.sp = rnd(4) != 0;
+            ra.name = ra.sp ? sps[rnd(2)] : users[rnd(4)];
+            ref_closure(&rp, &ra);
+            struct policy_subject actor = {ra.name, ra.sp, ag, nag};
+            bool use_actor = rnd(5) != 0;
+            int rdel = use_actor ? ref_delegation(&rp, &ra, &rs, target, p) : 2;
+            unsigned rlack = 0;
+            if (rdel == 0)
+                rlack |= POLICY_OBO_BIT(POLICY_OBO_NO_DELEGATION);
+            if (rdel == 1)
+                rlack |= POLICY_OBO_BIT(POLICY_OBO_LIMIT);
+            if (!((smask >> p) & 1))
+                rlack |= POLICY_OBO_BIT(POLICY_OBO_SCOPE);
+            if (!want)
+                rlack |= POLICY_OBO_BIT(POLICY_OBO_SUBJECT);
+            struct policy_obo_decision od;
+            assert_int_equal(
+                policy_decide_obo(s, &who, use_actor ? &actor : NULL, smask, p, &obj, &od), 0);
+            if (od.lacking != rlack || od.allowed != (rlack == 0) ||
+                od.subject.allowed != dec.allowed ||
+                (rlack && od.side != (enum policy_obo_side)__builtin_ctz(rlack))) {
+                char ex[8192];
+                policy_explain_obo(s, &who, use_actor ? &actor : NULL, smask, p, &obj, ex,
+                                   sizeof(ex), NULL);
+                fail_msg("policy #%d query #%d on behalf: engine lacking %#x, reference %#x\n"
+                         "--- policy ---\n%s--- explain ---\n%s",
+                         n, q, od.lacking, rlack, text, ex);
+            }
+            obo_decisions++;
+            obo_allowed += rlack == 0;
+            obo_delegation_denied += (rlack & POLICY_OBO_BIT(POLICY_OBO_LIMIT)) != 0;
         }
         policy_snapshot_unref(s);
     }
     print_message("%zu decisions compared (%zu allowed, %zu via admin only)\n", decisions, allowed,
                   admin_only);
+    print_message("%zu on-behalf-of decisions compared (%zu allowed, %zu stopped by a LIMIT)\n",
+                  obo_decisions, obo_allowed, obo_delegation_denied);
+    assert_true(obo_allowed > obo_decisions / 50);
+    assert_true(obo_delegation_denied > obo_decisions / 100);
     /* The generator must exercise both outcomes substantially. */
     assert_true(allowed > decisions / 20);
     assert_true(allowed < decisions - decisions / 20);
