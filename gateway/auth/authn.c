@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct authn_cache {
     struct authn *a;
-    struct token_cache *tc;
+    struct token_cache *tc;      /* credentials of callers */
+    struct token_cache *tc_subj; /* subject tokens (on behalf of a user) */
     struct authn_state *state;
     uint64_t gen;
 };
@@ -91,6 +93,11 @@ static int setup_issuer(struct authn *a, struct issuer_rt *rt, const struct auth
     rt->name = dup_or_null(ic->name ? ic->name : ic->issuer);
     rt->iss = dup_or_null(ic->issuer);
     rt->audiences = strv_dup(ic->audiences, &rt->naud);
+    if (ic->subject_audiences &&
+        !(rt->subj_audiences = strv_dup(ic->subject_audiences, &rt->nsubj_aud))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     rt->jwks_file = dup_or_null(ic->jwks_file);
     rt->jwks_url = dup_or_null(ic->jwks_url);
     rt->discovery_url = dup_or_null(ic->discovery_url);
@@ -138,6 +145,7 @@ static void issuer_clear(struct issuer_rt *rt)
     free(rt->name);
     free(rt->iss);
     strv_free(rt->audiences);
+    strv_free(rt->subj_audiences);
     free(rt->jwks_file);
     free(rt->jwks_url);
     free(rt->discovery_url);
@@ -181,6 +189,13 @@ struct authn *authn_new(const struct authn_config *cfg, const struct authn_issue
     if (!a->methods)
         goto fail;
     a->realm = strdup(cfg->realm ? cfg->realm : "warden");
+    int forms = authn_conf_obo_forms(cfg->on_behalf_of);
+    if (forms < 0) {
+        snprintf(err, errlen, "on_behalf_of: expected header, exchange or off");
+        goto fail;
+    }
+    a->obo_forms = (unsigned)forms;
+    a->obo_header = strdup(cfg->obo_header ? cfg->obo_header : AUTHN_OBO_DEFAULT_HEADER);
     a->leeway_s = cfg->leeway_ms / 1000;
     a->max_token = (size_t)cfg->max_token_size;
     a->pat_file = dup_or_null(cfg->pat_file);
@@ -190,7 +205,7 @@ struct authn *authn_new(const struct authn_config *cfg, const struct authn_issue
     a->redis_resync_ms = cfg->redis_resync_interval_ms;
     a->mtls_uri_prefix = dup_or_null(cfg->mtls_uri_prefix);
     a->mtls_groups = strv_dup(cfg->mtls_groups, &a->nmtls_groups);
-    if (!a->realm || !a->redis_prefix || !a->mtls_groups) {
+    if (!a->realm || !a->redis_prefix || !a->mtls_groups || !a->obo_header) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -263,6 +278,7 @@ void authn_free(struct authn *a)
     pat_table_release(a->cur_pats);
     revset_release(a->cur_revs);
     free(a->realm);
+    free(a->obo_header);
     free(a->pat_file);
     free(a->revocation_file);
     free(a->redis_host);
@@ -309,7 +325,8 @@ struct authn_cache *authn_cache_new(struct authn *a, size_t capacity)
     if (!c)
         return NULL;
     c->a = a;
-    if (!(c->tc = token_cache_new(capacity))) {
+    if (!(c->tc = token_cache_new(capacity)) || !(c->tc_subj = token_cache_new(capacity))) {
+        token_cache_free(c->tc);
         free(c);
         return NULL;
     }
@@ -321,6 +338,7 @@ void authn_cache_free(struct authn_cache *c)
     if (!c)
         return;
     token_cache_free(c->tc);
+    token_cache_free(c->tc_subj);
     authn_state_release(c->state);
     free(c);
 }
@@ -531,7 +549,7 @@ static int revalidate(const struct authn_state *s, const struct token_entry *e)
     return 0; /* PAT: the table lookup is as cheap as a recheck */
 }
 
-static enum authn_result check_pat(struct authn *a, struct authn_cache *c,
+static enum authn_result check_pat(struct authn *a, struct token_cache *tc,
                                    const struct authn_state *s, const char *tok, size_t len,
                                    const unsigned char *hash, const char *hex, int64_t now_ms,
                                    enum authn_method method, const struct principal **out,
@@ -570,21 +588,21 @@ static enum authn_result check_pat(struct authn *a, struct authn_cache *c,
                             .gen = s->gen,
                             .method = method};
     memcpy(e.hash, hash, SHA256_LEN);
-    token_cache_put(c->tc, &e);
+    token_cache_put(tc, &e);
     *out = p;
     return AUTHN_OK;
 }
 
-static enum authn_result check_jwt(struct authn *a, struct authn_cache *c,
-                                   const struct authn_state *s, const char *tok, size_t len,
-                                   const unsigned char *hash, const char *hex, int64_t now_ms,
-                                   enum authn_method method, const struct principal **out,
-                                   struct authn_failure *f)
+static enum authn_result check_jwt(struct authn *a, struct token_cache *tc,
+                                   const struct authn_state *s, const struct jwt_issuer *issuers,
+                                   const char *tok, size_t len, const unsigned char *hash,
+                                   const char *hex, int64_t now_ms, enum authn_method method,
+                                   const struct principal **out, struct authn_failure *f)
 {
     struct jwt_result res;
     char desc[sizeof(f->desc)];
-    enum jwt_status st = jwt_verify(s->issuers, s->n, tok, len, now_ms / 1000, method, hex, &res,
-                                    desc, sizeof(desc));
+    enum jwt_status st =
+        jwt_verify(issuers, s->n, tok, len, now_ms / 1000, method, hex, &res, desc, sizeof(desc));
     const char *iname = res.issuer_known ? a->issuers[res.issuer].name : "";
     if (st == JWT_UNKNOWN_KID)
         return unknown_kid(a, &a->issuers[res.issuer], now_ms, f);
@@ -604,7 +622,7 @@ static enum authn_result check_jwt(struct authn *a, struct authn_cache *c,
     memcpy(e.hash, hash, SHA256_LEN);
     memcpy(e.kid, res.kid, sizeof(e.kid));
     memcpy(e.key_fp, res.key_fp, SHA256_LEN);
-    token_cache_put(c->tc, &e);
+    token_cache_put(tc, &e);
     *out = res.principal;
     return AUTHN_OK;
 }
@@ -641,12 +659,11 @@ static unsigned method_flag(enum authn_method m)
     }
 }
 
-enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char *authz_value,
-                              size_t len, int64_t now_ms, const struct principal **out,
-                              struct authn_failure *f)
+static enum authn_result check_value(struct authn *a, struct authn_cache *c, enum authn_role role,
+                                     const char *authz_value, size_t len, int64_t now_ms,
+                                     const struct principal **out, struct authn_failure *f)
 {
-    *out = NULL;
-    f->desc[0] = f->issuer[0] = '\0';
+    struct token_cache *tc = role == AUTHN_ROLE_SUBJECT_CRED ? c->tc_subj : c->tc;
     if (!authz_value || len == 0) {
         snprintf(f->desc, sizeof(f->desc), "no credentials");
         return AUTHN_NO_CREDENTIAL;
@@ -663,7 +680,7 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
         auth_sha256(ftok, flen, hash) == 0) {
         hashed = true;
         struct authn_state *s = cache_sync(a, c);
-        struct token_entry *e = token_cache_get(c->tc, hash, now_ms);
+        struct token_entry *e = token_cache_get(tc, hash, now_ms);
         if (e && (e->method == AUTHN_METHOD_JWT || e->method == AUTHN_METHOD_PAT)) {
             int v = e->gen == s->gen ? 1 : revalidate(s, e);
             if (v > 0) {
@@ -672,7 +689,7 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
                 *out = principal_ref(e->principal);
                 return AUTHN_OK;
             }
-            token_cache_remove(c->tc, e);
+            token_cache_remove(tc, e);
             if (v < 0)
                 return fail_with(a, f, AUTHN_INVALID, NULL, "token revoked");
         }
@@ -686,6 +703,12 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
     enum authn_result r;
     if (credential_parse(authz_value, len, buf, len + 1, &cred, why, sizeof(why)) != 0) {
         r = fail_with(a, f, AUTHN_INVALID, NULL, "%s", why);
+        goto out;
+    }
+    if (role == AUTHN_ROLE_SUBJECT_CRED && cred.kind != CREDENTIAL_BEARER) {
+        r = fail_with(a, f, AUTHN_INVALID, NULL,
+                      "a subject token is a bearer token (JWT or personal access token), not "
+                      "Basic credentials");
         goto out;
     }
     enum authn_method method;
@@ -713,7 +736,7 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
         goto out;
     }
     struct authn_state *s = cache_sync(a, c);
-    struct token_entry *e = token_cache_get(c->tc, hash, now_ms);
+    struct token_entry *e = token_cache_get(tc, hash, now_ms);
     if (e && e->method == method) {
         int v = e->gen == s->gen ? 1 : revalidate(s, e);
         if (v > 0) {
@@ -723,7 +746,7 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
             r = AUTHN_OK;
             goto out;
         }
-        token_cache_remove(c->tc, e);
+        token_cache_remove(tc, e);
         if (v < 0) {
             r = fail_with(a, f, AUTHN_INVALID, NULL, "token revoked");
             goto out;
@@ -737,15 +760,74 @@ enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char
     char hex[2 * SHA256_LEN + 1];
     auth_hex(hash, SHA256_LEN, hex);
     if (method == AUTHN_METHOD_PAT || method == AUTHN_METHOD_BASIC_PAT)
-        r = check_pat(a, c, s, cred.token, cred.token_len, hash, hex, now_ms, method, out, f);
+        r = check_pat(a, tc, s, cred.token, cred.token_len, hash, hex, now_ms, method, out, f);
     else
-        r = check_jwt(a, c, s, cred.token, cred.token_len, hash, hex, now_ms, method, out, f);
+        r = check_jwt(a, tc, s, role == AUTHN_ROLE_SUBJECT_CRED ? s->subj_issuers : s->issuers,
+                      cred.token, cred.token_len, hash, hex, now_ms, method, out, f);
 out:
     if (buf != stackbuf) {
         OPENSSL_cleanse(buf, len + 1);
         free(buf);
     } else {
         OPENSSL_cleanse(stackbuf, len + 1);
+    }
+    return r;
+}
+
+/* Whether a header value names its scheme (a token alone never contains a space). */
+static bool has_scheme(const char *v, size_t len)
+{
+    while (len && (*v == ' ' || *v == '\t')) {
+        v++;
+        len--;
+    }
+    return (len > 7 && strncasecmp(v, "bearer ", 7) == 0) ||
+           (len > 6 && strncasecmp(v, "basic ", 6) == 0);
+}
+
+enum authn_result authn_check_role(struct authn *a, struct authn_cache *c, enum authn_role role,
+                                   const char *value, size_t len, int64_t now_ms,
+                                   const struct principal **out, struct authn_failure *f)
+{
+    *out = NULL;
+    f->desc[0] = f->issuer[0] = '\0';
+    f->subject = role == AUTHN_ROLE_SUBJECT_CRED;
+    if (!value || len == 0) {
+        snprintf(f->desc, sizeof(f->desc), "no credentials");
+        return AUTHN_NO_CREDENTIAL;
+    }
+    if (role != AUTHN_ROLE_SUBJECT_CRED || has_scheme(value, len) ||
+        len > a->max_token / 3 * 4 + 64)
+        return check_value(a, c, role, value, len, now_ms, out, f);
+    /* A bare subject token: checked exactly as "Bearer <token>". */
+    char stackbuf[2048];
+    char *w = len + 7 < sizeof(stackbuf) ? stackbuf : malloc(len + 7);
+    if (!w)
+        return fail_with(a, f, AUTHN_INVALID, NULL, "out of memory");
+    memcpy(w, "Bearer ", 7);
+    memcpy(w + 7, value, len);
+    enum authn_result r = check_value(a, c, role, w, len + 7, now_ms, out, f);
+    OPENSSL_cleanse(w, len + 7);
+    if (w != stackbuf)
+        free(w);
+    return r;
+}
+
+enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char *authz_value,
+                              size_t len, int64_t now_ms, const struct principal **out,
+                              struct authn_failure *f)
+{
+    enum authn_result r =
+        authn_check_role(a, c, AUTHN_ROLE_CALLER_CRED, authz_value, len, now_ms, out, f);
+    if (r == AUTHN_OK && (*out)->nact > 0) {
+        /* An exchanged token acts for its subject: only authn_check_obo may accept it, with
+         * the actor kept for the decision. Never let it pass as the user itself. */
+        const char *iss = (*out)->issuer;
+        principal_release(*out);
+        *out = NULL;
+        return fail_with(a, f, AUTHN_INVALID, iss,
+                         "token names an actor (act claim): on-behalf-of tokens are not "
+                         "accepted here");
     }
     return r;
 }
@@ -805,6 +887,7 @@ enum authn_result authn_check_mtls(struct authn *a, struct authn_cache *c, X509 
 {
     *out = NULL;
     f->desc[0] = f->issuer[0] = '\0';
+    f->subject = false;
     if (!cert) {
         snprintf(f->desc, sizeof(f->desc), "no client certificate");
         return AUTHN_NO_CREDENTIAL;

@@ -54,6 +54,9 @@ struct authn_failure {
     char desc[192];
     /* Issuer label involved, "" when none (for audit/metrics, not for clients). */
     char issuer[64];
+    /* On behalf of a user (auth/obo.h): true when the credential that failed is the subject
+     * token of the header form, false when it is the caller's own. */
+    bool subject;
 };
 
 /* Build from configuration: copies what it needs, loads files (JWKS files, HMAC secrets, PAT
@@ -84,7 +87,9 @@ void authn_cache_free(struct authn_cache *c);
  * the header is absent; a request with several Authorization headers must be refused by the
  * caller). now_ms: wall clock, epoch milliseconds. On AUTHN_OK *out receives a principal
  * reference the caller owns until principal_release() (at the end of the request). On other
- * results *out is NULL and fail->desc says why.
+ * results *out is NULL and fail->desc says why. A token that acts for someone else (an RFC
+ * 8693 "act" claim) is refused here: on-behalf-of requests go through authn_check_obo
+ * (auth/obo.h), which keeps the actor for the decision.
  */
 enum authn_result authn_check(struct authn *a, struct authn_cache *c, const char *authz_value,
                               size_t len, int64_t now_ms, const struct principal **out,

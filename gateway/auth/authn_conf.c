@@ -36,6 +36,8 @@ const struct conf_key authn_conf_keys[] = {
     {"mtls_user", CONF_LIST, A(mtls_user), 0, 0, NULL, false},
     {"mtls_uri_prefix", CONF_STRING, A(mtls_uri_prefix), 0, 0, NULL, false},
     {"mtls_groups", CONF_LIST, A(mtls_groups), 0, 0, NULL, false},
+    {"on_behalf_of", CONF_LIST, A(on_behalf_of), 0, 0, NULL, false},
+    {"obo_header", CONF_STRING, A(obo_header), 0, 0, NULL, false},
     {NULL, 0, 0, 0, 0, NULL, false},
 };
 
@@ -55,6 +57,7 @@ const struct conf_key authn_issuer_conf_keys[] = {
     {"user_claim", CONF_LIST, I(user_claim), 0, 0, NULL, false},
     {"groups_claim", CONF_STRING, I(groups_claim), 0, 0, NULL, false},
     {"scopes_claim", CONF_LIST, I(scopes_claim), 0, 0, NULL, false},
+    {"subject_audiences", CONF_LIST, I(subject_audiences), 0, 0, NULL, false},
     {NULL, 0, 0, 0, 0, NULL, false},
 };
 
@@ -75,6 +78,7 @@ void authn_conf_set_defaults(void *sect)
     static const char *const user[] = {"sub", NULL};
     static const char *const scopes[] = {"scope", "scp", NULL};
     static const char *const mtls[] = {"san-email", "cn", NULL};
+    static const char *const obo[] = {"header", "exchange", NULL};
     c->realm = strdup("warden");
     c->user_claim = strv(user);
     c->groups_claim = strdup("groups");
@@ -86,6 +90,41 @@ void authn_conf_set_defaults(void *sect)
     c->redis_prefix = strdup("warden");
     c->redis_resync_interval_ms = 60000;
     c->mtls_user = strv(mtls);
+    c->on_behalf_of = strv(obo);
+    c->obo_header = strdup(AUTHN_OBO_DEFAULT_HEADER);
+}
+
+int authn_conf_obo_forms(char *const *list)
+{
+    int m = 0;
+    for (size_t i = 0; list && list[i]; i++) {
+        if (strcmp(list[i], "header") == 0)
+            m |= AUTHN_OBO_HEADER_FORM;
+        else if (strcmp(list[i], "exchange") == 0)
+            m |= AUTHN_OBO_EXCHANGE_FORM;
+        else if (strcmp(list[i], "off") != 0 || list[1] || i > 0)
+            return -1;
+    }
+    return m;
+}
+
+/* Headers the subject token may not travel in: credentials, framing, and what Warden itself
+ * writes or interprets. */
+static bool obo_header_reserved(const char *h)
+{
+    static const char *const reserved[] = {
+        "authorization",     "proxy-authorization", "cookie",    "host",          "content-length",
+        "transfer-encoding", "connection",          "te",        "upgrade",       "expect",
+        "x-request-id",      "forwarded",           "x-real-ip", "x-warden-user", "x-warden-groups",
+        "x-warden-scopes",   "x-warden-assertion",
+    };
+    if (strncasecmp(h, "x-forwarded-for", 15) == 0 && !h[15])
+        return true;
+    for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
+        if (strcasecmp(h, reserved[i]) == 0)
+            return true;
+    return strncasecmp(h, "x-warden-auth", 13) == 0 || strncasecmp(h, "x-warden-issuer", 15) == 0 ||
+           strncasecmp(h, "x-warden-token", 14) == 0 || strncasecmp(h, "x-warden-actor", 14) == 0;
 }
 
 void authn_issuer_conf_set_defaults(void *sect)
@@ -159,6 +198,20 @@ void authn_conf_check(void *sect, const struct conf_pos *pos, struct conf_diag *
             DIAG("[auth] cannot read '%s'", files[i]);
     if (c->redis_password_file && !c->redis)
         DIAG("[auth] redis_password_file without redis");
+    if (authn_conf_obo_forms(c->on_behalf_of) < 0)
+        DIAG("[auth] on_behalf_of: expected header, exchange (either or both) or off");
+    if (c->obo_header) {
+        const char *h = c->obo_header;
+        bool ok = *h != '\0';
+        for (const char *q = h; *q && ok; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                 *q == '-';
+        if (!ok)
+            DIAG("[auth] obo_header: '%s' is not a header name (letters, digits and '-')", h);
+        else if (obo_header_reserved(h))
+            DIAG("[auth] obo_header: '%s' is reserved (choose a header of its own, e.g. %s)", h,
+                 AUTHN_OBO_DEFAULT_HEADER);
+    }
 }
 
 void authn_issuer_conf_check(void *sect, const struct conf_pos *pos, struct conf_diag *diag)
@@ -205,6 +258,11 @@ void authn_issuer_conf_check(void *sect, const struct conf_pos *pos, struct conf
     for (size_t i = 0; c->audiences && c->audiences[i]; i++)
         if (!*c->audiences[i])
             DIAG("[issuer %s] audiences: empty audience", nm);
+    for (size_t i = 0; c->subject_audiences && c->subject_audiences[i]; i++)
+        if (!*c->subject_audiences[i])
+            DIAG("[issuer %s] subject_audiences: empty audience", nm);
+    if (c->subject_audiences && !c->subject_audiences[0])
+        DIAG("[issuer %s] subject_audiences: at least one audience is required", nm);
     if (c->audiences && !c->audiences[0])
         DIAG("[issuer %s] audiences: at least one audience is required", nm);
     check_claim_names(c->user_claim, "[issuer] user_claim", pos, diag);

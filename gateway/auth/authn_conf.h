@@ -42,7 +42,22 @@ struct authn_config {
     char **mtls_user;
     char *mtls_uri_prefix;
     char **mtls_groups;
+    /* On behalf of users (auth/obo.h): which forms are accepted ("header", "exchange"; "off"
+     * for none) and the request header carrying the subject token of the header form. */
+    char **on_behalf_of;
+    char *obo_header;
 };
+
+/* The forms of on-behalf-of requests (bit flags). */
+enum authn_obo_flag {
+    AUTHN_OBO_HEADER_FORM = 1u << 0,   /* caller credential + subject token in obo_header */
+    AUTHN_OBO_EXCHANGE_FORM = 1u << 1, /* one exchanged token with an act claim (RFC 8693) */
+};
+
+#define AUTHN_OBO_DEFAULT_HEADER "X-Warden-Subject-Token"
+
+/* The on_behalf_of list as enum authn_obo_flag bits; -1 for an unknown word. */
+int authn_conf_obo_forms(char *const *list);
 
 struct authn_issuer_config {
     char *name; /* the section label: [issuer NAME] */
@@ -61,6 +76,9 @@ struct authn_issuer_config {
     char **user_claim; /* NULL = [auth] user_claim */
     char *groups_claim;
     char **scopes_claim;
+    /* Audiences accepted for this issuer's subject tokens (the user's token an agent presents
+     * in obo_header); NULL = audiences. */
+    char **subject_audiences;
 };
 
 extern const struct conf_key authn_conf_keys[];

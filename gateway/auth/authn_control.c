@@ -39,6 +39,7 @@ void authn_state_release(struct authn_state *s)
         keyset_release(s->keysets[i]);
     free(s->keysets);
     free(s->issuers);
+    free(s->subj_issuers);
     pat_table_release(s->pats);
     revset_release(s->revoked);
     free(s);
@@ -52,9 +53,11 @@ int authn_publish(struct authn *a)
     atomic_init(&s->refs, 1);
     s->n = a->nissuers;
     s->issuers = calloc(s->n ? s->n : 1, sizeof(*s->issuers));
+    s->subj_issuers = calloc(s->n ? s->n : 1, sizeof(*s->subj_issuers));
     s->keysets = calloc(s->n ? s->n : 1, sizeof(*s->keysets));
-    if (!s->issuers || !s->keysets) {
+    if (!s->issuers || !s->subj_issuers || !s->keysets) {
         free(s->issuers);
+        free(s->subj_issuers);
         free(s->keysets);
         free(s);
         return -1;
@@ -76,6 +79,12 @@ int authn_publish(struct authn *a)
             .scopes_claims = (const char *const *)rt->scopes_claims,
             .nscopes = rt->nscopes,
         };
+        /* Subject tokens (on behalf of a user) are the same but for their audiences. */
+        s->subj_issuers[i] = s->issuers[i];
+        if (rt->subj_audiences) {
+            s->subj_issuers[i].audiences = (const char *const *)rt->subj_audiences;
+            s->subj_issuers[i].naud = rt->nsubj_aud;
+        }
     }
     s->pats = pat_table_ref(a->cur_pats);
     s->revoked = revset_ref(a->cur_revs);

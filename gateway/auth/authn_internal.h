@@ -26,6 +26,8 @@ struct issuer_rt {
     char *name, *iss;
     char **audiences;
     size_t naud;
+    char **subj_audiences; /* subject tokens' audiences; NULL = audiences */
+    size_t nsubj_aud;
     uint32_t alg_mask;
     char *jwks_file, *jwks_url, *discovery_url, *ca_file;
     int64_t refresh_ms, refetch_min_ms, max_stale_ms, fetch_timeout_ms;
@@ -52,7 +54,8 @@ struct issuer_rt {
 struct authn_state {
     atomic_long refs;
     uint64_t gen;
-    struct jwt_issuer *issuers; /* views; keys referenced through keysets[] */
+    struct jwt_issuer *issuers;      /* views; keys referenced through keysets[] */
+    struct jwt_issuer *subj_issuers; /* the same for subject tokens (subject_audiences) */
     struct keyset **keysets;
     size_t n;
     struct pat_table *pats;
@@ -75,6 +78,8 @@ struct authn_redis;
 struct authn {
     /* config */
     unsigned methods;
+    unsigned obo_forms; /* enum authn_obo_flag */
+    char *obo_header;
     char *realm;
     int64_t leeway_s;
     size_t max_token;
@@ -125,6 +130,18 @@ struct authn {
     atomic_uint_fast64_t st_hits, st_misses, st_verified, st_invalid, st_pending, st_refetches,
         st_reloads, st_reload_failures;
 };
+
+/* Who presents a credential: the caller (Authorization) or, on behalf of a user, the
+ * subject token of the header form. Subject tokens are checked against the issuers'
+ * subject_audiences and cached apart, so a token accepted as one is never taken for the other. */
+enum authn_role { AUTHN_ROLE_CALLER_CRED = 0, AUTHN_ROLE_SUBJECT_CRED };
+
+/* authn.c: the credential check behind authn_check, for either role. value: the header value
+ * (a subject token may also be given bare, without "Bearer "). Principals carrying an act
+ * chain are returned as they are: the callers decide. */
+enum authn_result authn_check_role(struct authn *a, struct authn_cache *c, enum authn_role role,
+                                   const char *value, size_t len, int64_t now_ms,
+                                   const struct principal **out, struct authn_failure *f);
 
 /* authn_control.c */
 int authn_load_files(struct authn *a, bool force, bool *changed, char *err, size_t errlen);

@@ -475,3 +475,67 @@ int jose_map_claims(const struct jwt_claims *c, const char *const *user_claims, 
     }
     return 0;
 }
+
+/* ---- RFC 8693 actors ---- */
+
+static const char *opt_string(json_t *o, const char *name, bool *bad)
+{
+    json_t *v = json_object_get(o, name);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!plain_string(v) || json_string_length(v) == 0) {
+        *bad = true;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+int jose_map_actors(const struct jwt_claims *c, struct jose_actors *out, char *desc, size_t desclen)
+{
+    out->n = 0;
+    json_t *act = json_object_get(c->root, "act");
+    while (act) {
+        if (!json_is_object(act)) {
+            snprintf(desc, desclen, "claim \"act\" must be an object naming the actor");
+            return -1;
+        }
+        if (out->n == JOSE_MAX_ACTORS) {
+            snprintf(desc, desclen, "claim \"act\" is nested more than %d deep", JOSE_MAX_ACTORS);
+            return -1;
+        }
+        bool bad = false;
+        const char *sub = opt_string(act, "sub", &bad);
+        const char *cid = opt_string(act, "client_id", &bad);
+        const char *iss = opt_string(act, "iss", &bad);
+        struct jose_actor *a = &out->v[out->n];
+        if (bad || (!sub && !cid)) {
+            snprintf(desc, desclen,
+                     "claim \"act\" must name the actor with a non-empty string sub or client_id");
+            return -1;
+        }
+        int n = (!sub || (cid && strcmp(sub, cid) == 0))
+                    ? snprintf(a->id, sizeof(a->id), "%s%s", PRINCIPAL_SP_PREFIX, cid)
+                    : snprintf(a->id, sizeof(a->id), "%s", sub);
+        if (n < 0 || !principal_user_ok(a->id, (size_t)n) ||
+            (iss && !principal_user_ok(iss, strlen(iss)))) {
+            snprintf(desc, desclen,
+                     "claim \"act\" names an actor that is too long or has control characters");
+            return -1;
+        }
+        a->iss = iss;
+        out->n++;
+        act = json_object_get(act, "act");
+    }
+    return 0;
+}
+
+bool jose_client_token(const struct jwt_claims *c, const char **client_id)
+{
+    json_t *cid = json_object_get(c->root, "client_id");
+    json_t *sub = json_object_get(c->root, "sub");
+    if (!plain_string(cid) || !plain_string(sub) || json_string_length(cid) == 0 ||
+        strcmp(json_string_value(cid), json_string_value(sub)) != 0)
+        return false;
+    *client_id = json_string_value(cid);
+    return true;
+}

@@ -131,6 +131,34 @@ int jose_map_claims(const struct jwt_claims *c, const char *const *user_claims, 
                     struct jose_mapping *out, char *desc, size_t desclen);
 void jose_mapping_clear(struct jose_mapping *m);
 
+/*
+ * The RFC 8693 actor chain: "act" is an object naming the current actor, whose own "act"
+ * names the prior one, and so on (at most JOSE_MAX_ACTORS deep). An actor is named by "sub";
+ * an OAuth client (a "client_id" and no "sub", or a "sub" equal to its "client_id") becomes
+ * the service principal "sp:<client_id>". "iss" is kept when present; other members ("exp",
+ * "aud", ...) are ignored, as the RFC says they carry no meaning there. Absent "act": n = 0.
+ * A malformed chain (not an object, no name, names failing principal_user_ok, too deep) makes
+ * the token invalid. Pure.
+ */
+#define JOSE_MAX_ACTORS 8
+
+struct jose_actor {
+    char id[264];    /* NUL-terminated */
+    const char *iss; /* borrowed from the claims; NULL when absent */
+};
+
+struct jose_actors {
+    struct jose_actor v[JOSE_MAX_ACTORS];
+    size_t n;
+};
+
+int jose_map_actors(const struct jwt_claims *c, struct jose_actors *out, char *desc,
+                    size_t desclen);
+
+/* A client-credentials token (RFC 9068 §2.2): a string "client_id" claim equal to "sub". Its
+ * principal is the service principal "sp:<client_id>". *client_id points into the claims. */
+bool jose_client_token(const struct jwt_claims *c, const char **client_id);
+
 /* Format epoch seconds as 2026-11-28T10:00:00Z. out must hold 32 bytes. */
 void jose_format_time(int64_t s, char *out, size_t outlen);
 

@@ -81,12 +81,34 @@ enum jwt_status jwt_verify(const struct jwt_issuer *issuers, size_t n, const cha
         snprintf(desc, desclen, "invalid token signature");
         goto out;
     }
-    if (jose_map_claims(&claims, is->user_claims, is->nuser, is->groups_claim, is->scopes_claims,
-                        is->nscopes, &map, desc, desclen) != 0)
+    /* A client-credentials token names a service principal: "sp:<client_id>". */
+    static const char *const client_claim[] = {"client_id"};
+    const char *client_id = NULL;
+    bool client = jose_client_token(&claims, &client_id);
+    if (jose_map_claims(&claims, client ? client_claim : is->user_claims, client ? 1 : is->nuser,
+                        is->groups_claim, is->scopes_claims, is->nscopes, &map, desc, desclen) != 0)
         goto out;
-    char user[260];
-    memcpy(user, map.user, map.user_len);
-    user[map.user_len] = '\0';
+    struct jose_actors actors;
+    if (jose_map_actors(&claims, &actors, desc, desclen) != 0)
+        goto out;
+    char user[PRINCIPAL_SP_PREFIX_LEN + 260];
+    size_t ul = 0;
+    if (client) {
+        memcpy(user, PRINCIPAL_SP_PREFIX, PRINCIPAL_SP_PREFIX_LEN);
+        ul = PRINCIPAL_SP_PREFIX_LEN;
+    }
+    memcpy(user + ul, map.user, map.user_len);
+    ul += map.user_len;
+    user[ul] = '\0';
+    if (!principal_user_ok(user, ul)) {
+        snprintf(desc, desclen, "user claim contains control characters or is too long");
+        goto out;
+    }
+    struct principal_actor act[JOSE_MAX_ACTORS];
+    for (size_t i = 0; i < actors.n; i++) {
+        act[i].id = actors.v[i].id;
+        act[i].issuer = actors.v[i].iss ? actors.v[i].iss : "";
+    }
     struct principal_spec spec = {
         .method = method,
         .user = user,
@@ -98,6 +120,8 @@ enum jwt_status jwt_verify(const struct jwt_issuer *issuers, size_t n, const cha
         .jti = claims.jti ? claims.jti : "",
         .expires_ms = claims.exp * 1000,
         .token_id = token_id_hex,
+        .act = act,
+        .nact = actors.n,
     };
     if (!(out->principal = principal_new(&spec))) {
         snprintf(desc, desclen, "out of memory");

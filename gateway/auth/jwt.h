@@ -7,7 +7,8 @@
  * unknown kid triggers a key refetch only for otherwise plausible tokens):
  *   size -> split -> header rules -> claims types -> iss (exact) -> alg in the issuer's
  *   allowlist -> exp/nbf/iat with leeway -> aud -> key by kid (alg pinned by the key) ->
- *   signature -> claims mapping.
+ *   signature -> claims mapping (user, groups, scopes; a client-credentials token becomes the
+ *   service principal "sp:<client_id>"; the RFC 8693 act chain into principal.act).
  */
 #ifndef WARDEN_AUTH_JWT_H
 #define WARDEN_AUTH_JWT_H

@@ -1,6 +1,6 @@
 /*
- * principal: see principal.h. One malloc holds the struct, the pointer arrays and the string
- * bytes, laid out in that order.
+ * principal: see principal.h. One malloc holds the struct, the actor chain, the pointer arrays
+ * and the string bytes, laid out in that order.
  */
 #include "auth/principal.h"
 
@@ -28,6 +28,9 @@ struct principal *principal_new(const struct principal_spec *spec)
     size_t bytes = sizeof(struct principal);
     bytes += (spec->ngroups + spec->nscopes + 2) * sizeof(char *);
     bytes += slen(spec->user) + slen(spec->issuer) + slen(spec->jti) + 3;
+    bytes += spec->nact * sizeof(struct principal_actor);
+    for (size_t i = 0; i < spec->nact; i++)
+        bytes += slen(spec->act[i].id) + slen(spec->act[i].issuer) + 2;
     for (size_t i = 0; i < spec->ngroups; i++)
         bytes += slen(spec->groups[i]) + 1;
     for (size_t i = 0; i < spec->nscopes; i++)
@@ -35,7 +38,8 @@ struct principal *principal_new(const struct principal_spec *spec)
     struct principal *p = calloc(1, bytes);
     if (!p)
         return NULL;
-    const char **groups = (const char **)(p + 1);
+    struct principal_actor *act = (struct principal_actor *)(p + 1);
+    const char **groups = (const char **)(act + spec->nact);
     const char **scopes = groups + spec->ngroups + 1;
     char *cursor = (char *)(scopes + spec->nscopes + 1);
     atomic_init(&p->refs, 1);
@@ -47,6 +51,12 @@ struct principal *principal_new(const struct principal_spec *spec)
         groups[i] = put(&cursor, spec->groups[i]);
     for (size_t i = 0; i < spec->nscopes; i++)
         scopes[i] = put(&cursor, spec->scopes[i]);
+    for (size_t i = 0; i < spec->nact; i++) {
+        act[i].id = put(&cursor, spec->act[i].id);
+        act[i].issuer = put(&cursor, spec->act[i].issuer);
+    }
+    p->act = spec->nact ? act : NULL;
+    p->nact = spec->nact;
     p->groups = groups;
     p->ngroups = spec->ngroups;
     p->scopes = scopes;
@@ -95,6 +105,16 @@ bool principal_name_ok(const char *s, size_t len)
         if (c <= 0x20 || c == 0x7f || c == ',')
             return false;
     }
+    return true;
+}
+
+bool principal_is_sp(const struct principal *p, const char **name)
+{
+    if (!p || strncmp(p->user, PRINCIPAL_SP_PREFIX, PRINCIPAL_SP_PREFIX_LEN) != 0 ||
+        !p->user[PRINCIPAL_SP_PREFIX_LEN])
+        return false;
+    if (name)
+        *name = p->user + PRINCIPAL_SP_PREFIX_LEN;
     return true;
 }
 

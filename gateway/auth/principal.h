@@ -30,6 +30,21 @@ enum authn_method {
 
 #define PRINCIPAL_TOKEN_ID_LEN 64 /* lowercase hex SHA-256 of the credential */
 
+/* Service principals: a principal whose user is "sp:NAME" is the service principal NAME (for
+ * the policy, the audit and the upstream). Personal access tokens get it from their record's
+ * user; JWTs from a client-credentials token (client_id claim equal to sub, RFC 9068 §2.2)
+ * or from a user claim that already reads "sp:...". */
+#define PRINCIPAL_SP_PREFIX     "sp:"
+#define PRINCIPAL_SP_PREFIX_LEN 3
+
+/* One entry of a token's RFC 8693 actor chain (the "act" claim). */
+struct principal_actor {
+    const char *id;     /* act.sub, or "sp:" + act.client_id for an OAuth client */
+    const char *issuer; /* act.iss, "" when absent */
+};
+
+#define PRINCIPAL_MAX_ACTORS 8 /* nesting depth of "act" accepted */
+
 struct principal {
     atomic_long refs;
     enum authn_method method;
@@ -42,6 +57,10 @@ struct principal {
     const char *jti;    /* JWT jti or PAT id; "" when none */
     int64_t expires_ms; /* epoch ms; 0 = no expiry (mTLS: certificate notAfter) */
     char token_id[PRINCIPAL_TOKEN_ID_LEN + 1]; /* hashed credential, for audit/revocation */
+    /* An exchanged token's actor chain (RFC 8693 "act"): act[0] is the current actor (the
+     * outermost claim, which decides), deeper entries are prior actors. nact 0: no act. */
+    const struct principal_actor *act;
+    size_t nact;
 };
 
 struct principal_spec {
@@ -55,6 +74,8 @@ struct principal_spec {
     const char *jti;
     int64_t expires_ms;
     const char *token_id; /* 64 hex chars or NULL */
+    const struct principal_actor *act;
+    size_t nact;
 };
 
 /* Build a principal (refs = 1) from spec, copying every string. Returns NULL on allocation
@@ -70,6 +91,10 @@ void principal_release(const struct principal *p);
 /* Header-safety predicates (see the file comment). */
 bool principal_user_ok(const char *s, size_t len);
 bool principal_name_ok(const char *s, size_t len); /* group and scope names */
+
+/* Whether p is a service principal ("sp:NAME" with a non-empty NAME); *name (optional)
+ * receives NAME. */
+bool principal_is_sp(const struct principal *p, const char **name);
 
 /* Membership helpers for later stages. */
 bool principal_in_group(const struct principal *p, const char *group);

@@ -7,8 +7,8 @@
  *   mode 2: the rest is a JWKS document;
  *   mode 3: the rest is a PAT file and a revocation file.
  * Invariants: accepted headers have a valid algorithm and a printable kid of bounded length;
- * accepted claims have exp; mapped names pass the header-safety predicates; every parse either
- * succeeds or gives a reason. Single-threaded; no I/O.
+ * accepted claims have exp; mapped names (and RFC 8693 actor chains) pass the header-safety
+ * predicates; every parse either succeeds or gives a reason. Single-threaded; no I/O.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,6 +53,19 @@ static void claims_path(const char *b64, size_t len)
     } else {
         CHECK(desc[0]);
     }
+    struct jose_actors act;
+    if (jose_map_actors(&c, &act, desc, sizeof(desc)) == 0) {
+        CHECK(act.n <= JOSE_MAX_ACTORS);
+        for (size_t i = 0; i < act.n; i++) {
+            CHECK(principal_user_ok(act.v[i].id, strlen(act.v[i].id)));
+            CHECK(!act.v[i].iss || principal_user_ok(act.v[i].iss, strlen(act.v[i].iss)));
+        }
+    } else {
+        CHECK(desc[0]);
+    }
+    const char *cid = NULL;
+    if (jose_client_token(&c, &cid))
+        CHECK(cid && cid[0]);
     jose_claims_clear(&c);
 }
 
