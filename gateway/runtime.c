@@ -7,12 +7,24 @@
 
 #include "auth/authn.h"
 #include "config.h"
+#include "mlflow/naming.h"
+#include "net/enforce.h"
 #include "policy/store.h"
 
 int runtime_load(const struct warden_config *cfg, FILE *errf, struct authn **authn_out,
                  struct policy_store **policy_out)
 {
     char err[512];
+    const struct naming_rules nr = {cfg->policy.default_catalog, cfg->policy.default_schema,
+                                    cfg->policy.home_catalog};
+    if (naming_rules_check(&nr, err, sizeof(err)) < 0) {
+        fprintf(errf, "%s: [policy] naming: %s\n", cfg->path, err);
+        return -1;
+    }
+    if (enforce_init(err, sizeof(err)) < 0) {
+        fprintf(errf, "%s: %s\n", cfg->path, err);
+        return -1;
+    }
     bool mtls = false;
     for (size_t i = 0; i < cfg->nlisteners; i++)
         mtls |= cfg->listeners[i].tls_client_ca != NULL;

@@ -37,6 +37,7 @@
 #include "admin/metrics.h"
 #include "auth/authn.h"
 #include "config.h"
+#include "net/enforce.h"
 #include "net/gate.h"
 #include "policy/policy.h"
 #include "net/http1.h"
@@ -49,7 +50,9 @@
 #define PIPE_LOW        (64 * 1024)
 #define MAX_CONN_TOKENS 16
 
-enum req_state { RQ_IDLE = 0, RQ_HEAD, RQ_BODY, RQ_DONE };
+/* RQ_COLLECT: reading a JSON body whole (the decision needs it); RQ_WAIT: the head (and any
+ * collected body) is held while look-ups run; the client's input is not read meanwhile. */
+enum req_state { RQ_IDLE = 0, RQ_HEAD, RQ_COLLECT, RQ_WAIT, RQ_BODY, RQ_DONE };
 enum resp_state { RS_NONE = 0, RS_CONNECT, RS_HEAD, RS_BODY, RS_DONE };
 
 struct conn {
@@ -86,6 +89,13 @@ struct conn {
     const struct principal *principal; /* who this exchange runs as (NULL: public) */
     struct policy_snapshot *policy;    /* the policy this exchange is decided under */
     struct authn_waiter *waiter;       /* parked on a JWT key refetch */
+    struct enforce *enf;               /* authorisation of this exchange (NULL: public) */
+    struct evbuffer *jbody;            /* RQ_COLLECT: the JSON body read so far */
+    char *held;                        /* upstream head held while collecting or waiting: */
+    size_t held_len;                   /* without framing lines and final CRLF when json */
+    bool held_json;                    /* the forwarded body will be enforce's JSON */
+    bool held_body;                    /* the client's (streamed) body is still to come */
+    bool req_read;                     /* the whole request (head and body) has been read */
     bool auth_waited;                  /* already parked once for this request */
     char *replay;      /* copy of the upstream head of a body-less request, for one retry; */
     size_t replay_len; /* 0 = nothing to replay. The buffer is kept for the connection's  */
@@ -106,6 +116,14 @@ static void on_up_write(struct bufferevent *bev, void *arg);
 static void on_up_event(struct bufferevent *bev, short what, void *arg);
 static void on_timer(evutil_socket_t fd, short what, void *arg);
 static void start_upstream(struct conn *c, const char *head, size_t len);
+static void enforced(struct conn *c, enum enforce_verdict v);
+static void on_enforced(void *arg, enum enforce_verdict v);
+static void answer_enforced(struct conn *c);
+static void invite_body(struct conn *c);
+static void forward(struct conn *c, const char *head, size_t len, bool has_body);
+static void collect_body(struct conn *c);
+static int relay_chunked(struct http1_chunked *ch, struct evbuffer *in, struct evbuffer *out,
+                         bool rechunk, struct http1_error *err);
 
 static const char *reason_phrase(int status)
 {
@@ -225,6 +243,13 @@ static uint64_t elapsed_us(const struct timespec *t0)
 static void exchange_release(struct conn *c)
 {
     c->replay_len = 0;
+    enforce_free(c->enf);
+    c->enf = NULL;
+    free(c->held);
+    c->held = NULL;
+    c->held_len = 0;
+    if (c->jbody)
+        evbuffer_drain(c->jbody, evbuffer_get_length(c->jbody));
     principal_release(c->principal);
     c->principal = NULL;
     policy_snapshot_unref(c->policy);
@@ -249,6 +274,8 @@ void conn_free(struct conn *c)
     if (c->waiter)
         authn_wait_cancel(w->shared->authn, c->waiter);
     exchange_release(c);
+    if (c->jbody)
+        evbuffer_free(c->jbody);
     free(c->replay);
     event_free(c->timer);
     bufferevent_free(c->cbev);
@@ -370,7 +397,6 @@ static void reply(struct conn *c, int status, const char *extra, const char *bod
 {
     upstream_discard(c->up);
     c->up = NULL;
-    exchange_release(c);
     bool close = force_close || c->closing || !c->keep_alive || c->rq != RQ_DONE;
     struct evbuffer *out = bufferevent_get_output(c->cbev);
     evbuffer_add_printf(out,
@@ -380,6 +406,7 @@ static void reply(struct conn *c, int status, const char *extra, const char *bod
                         close ? "close" : "keep-alive");
     if (c->method != HTTP1_M_HEAD)
         evbuffer_add(out, body, blen);
+    exchange_release(c); /* body may belong to the exchange (enforce's answer) */
     c->status = status;
     account(c);
     c->rs = RS_DONE;
@@ -460,7 +487,8 @@ static bool request_header_dropped(const struct http1_header *h)
         "x-real-ip",
         "x-request-id",
         "x-client-ip",
-        "authorization", /* verified by Warden: the upstream never sees client credentials */
+        "authorization",      /* verified by Warden: the upstream never sees client credentials */
+        "x-mlflow-workspace", /* workspaces are not exposed through Warden */
     };
     if (memchr(h->name, '_', h->name_len))
         return true; /* WSGI folds '_' into '-': never let a look-alike through */
@@ -610,7 +638,7 @@ static void put_identity(struct out *o, const struct principal *p)
 }
 
 /* Build the upstream request head for c->u.req into o. */
-static void build_upstream_head(struct conn *c, struct out *o, const struct tokens *tok)
+static void build_upstream_head(struct conn *c, struct out *o, const struct tokens *tok, bool json)
 {
     const struct http1_request *r = &c->u.req;
     const struct warden_config *cfg = c->w->cfg;
@@ -624,6 +652,8 @@ static void build_upstream_head(struct conn *c, struct out *o, const struct toke
         const struct http1_header *h = &r->headers[i];
         if (request_header_dropped(h) || in_tokens(tok, h))
             continue;
+        if (json && name_eq(h->name, h->name_len, "content-type"))
+            continue; /* Warden sends its own body: application/json */
         put_header(o, h->name, h->name_len, h->value, h->value_len);
     }
     put_header(o, "X-Forwarded-For", 15, c->peer_ip, strlen(c->peer_ip));
@@ -636,6 +666,8 @@ static void build_upstream_head(struct conn *c, struct out *o, const struct toke
     put_header(o, "X-Request-Id", 12, c->request_id, strlen(c->request_id));
     if (c->principal)
         put_identity(o, c->principal);
+    if (json)
+        return; /* framing and the final CRLF come with the body */
     if (r->body == HTTP1_BODY_CHUNKED) {
         PUTS(o, "Transfer-Encoding: chunked\r\n");
     } else if (r->body == HTTP1_BODY_LENGTH) {
@@ -659,6 +691,22 @@ static void on_auth_ready(void *arg)
     c->rq = RQ_IDLE;
     try_parse_head(c);
     conn_flush(c);
+}
+
+/* A JSON route's Content-Type: absent, application/json or application/<x>+json (parameters
+ * such as charset allowed). */
+static bool content_type_json(const struct http1_request *r)
+{
+    const struct http1_header *h = http1_find(r->headers, r->nheaders, "content-type");
+    if (!h)
+        return true;
+    size_t l = 0;
+    while (l < h->value_len && h->value[l] != ';' && h->value[l] != ' ')
+        l++;
+    if (l == 16 && strncasecmp(h->value, "application/json", 16) == 0)
+        return true;
+    return l > 17 && strncasecmp(h->value, "application/", 12) == 0 &&
+           strncasecmp(h->value + l - 5, "+json", 5) == 0;
 }
 
 /* A complete request head of n bytes is at the front of the client input. */
@@ -738,9 +786,36 @@ static void process_request(struct conn *c, size_t n)
     }
     }
     c->policy = policy_snapshot_ref(worker_policy(w));
+    c->req_read = !has_body;
+
+    enum enforce_verdict v = ENFORCE_FORWARD;
+    if (c->principal) {
+        c->enf = enforce_new(w, c->principal, c->policy, c->request_id, on_enforced, c);
+        if (!c->enf) {
+            refuse(c, 500, "out of memory");
+            return;
+        }
+        v = enforce_head(c->enf, r);
+    }
+    bool json = v == ENFORCE_NEED_BODY;
+    if (v == ENFORCE_ANSWER || (json && !content_type_json(r))) {
+        /* As for an authentication denial: without a body the connection may go on. */
+        if (!has_body) {
+            evbuffer_drain(bufferevent_get_input(c->cbev), n);
+            c->rq = RQ_DONE;
+        }
+        if (v == ENFORCE_ANSWER)
+            answer_enforced(c);
+        else
+            reply_error(c, 415,
+                        "this MLflow endpoint takes a JSON body (Content-Type: "
+                        "application/json)",
+                        false);
+        return;
+    }
 
     struct out o = {w->scratch, 0, w->scratch_cap, false};
-    build_upstream_head(c, &o, &tok);
+    build_upstream_head(c, &o, &tok, json);
     evbuffer_drain(bufferevent_get_input(c->cbev), n);
     if (o.overflow) {
         refuse(c, 431, "request head too large to forward");
@@ -748,33 +823,191 @@ static void process_request(struct conn *c, size_t n)
     }
     if (c->req_body == HTTP1_BODY_CHUNKED)
         http1_chunked_init(&c->req_chunk);
+    if (v != ENFORCE_FORWARD) {
+        /* The decision needs the body or look-ups: hold the head until it is made. */
+        c->held = malloc(o.n ? o.n : 1);
+        if (!c->held) {
+            refuse(c, 500, "out of memory");
+            return;
+        }
+        memcpy(c->held, o.p, o.n);
+        c->held_len = o.n;
+        c->held_json = json;
+        c->held_body = has_body && !json;
+        if (!json) {
+            enforced(c, v);
+            return;
+        }
+        if (!has_body) {
+            c->rq = RQ_WAIT;
+            enforced(c, enforce_body(c->enf, "", 0));
+            return;
+        }
+        if (c->req_body == HTTP1_BODY_LENGTH && c->req_left > enforce_body_limit(c->enf)) {
+            reply_error(c, 413, "request body too large for this endpoint", true);
+            return;
+        }
+        /* Authenticated and routed: invite the body the decision needs. */
+        c->rq = RQ_COLLECT;
+        invite_body(c);
+        collect_body(c);
+        return;
+    }
+    forward(c, o.p, o.n, has_body);
+}
+
+/* Queue 100 Continue when the client waits for it (and has not started sending). */
+static void invite_body(struct conn *c)
+{
+    if (c->expect_continue && c->client_minor == 1 &&
+        evbuffer_get_length(bufferevent_get_input(c->cbev)) == 0) {
+        evbuffer_add(bufferevent_get_output(c->cbev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        c->expect_continue = false;
+    }
+    bufferevent_set_timeouts(c->cbev, &c->w->tv_body_idle, &c->w->tv_client_write);
+}
+
+/* Send head (and, for a body-less request, keep it for one replay); then stream the client's
+ * body when there is one. */
+static void forward(struct conn *c, const char *head, size_t len, bool has_body)
+{
     c->rq = has_body ? RQ_BODY : RQ_DONE;
     if (!has_body) {
         /* Keep the head so a request that meets a stale pooled connection can be replayed
          * once on a fresh one: it has no body, so replaying it is exactly the same request. */
-        if (o.n > c->replay_cap) {
-            char *grown = realloc(c->replay, o.n);
+        if (len > c->replay_cap) {
+            char *grown = realloc(c->replay, len);
             if (grown) {
                 c->replay = grown;
-                c->replay_cap = o.n;
+                c->replay_cap = len;
             }
         }
-        if (o.n <= c->replay_cap) {
-            memcpy(c->replay, o.p, o.n);
-            c->replay_len = o.n;
+        if (len <= c->replay_cap) {
+            memcpy(c->replay, head, len);
+            c->replay_len = len;
         }
     }
-    start_upstream(c, o.p, o.n);
+    start_upstream(c, head, len);
     if (!c->up)
         return; /* answered with an error */
     if (has_body) {
         /* The decision to forward is made: now, and only now, invite the body. */
-        if (c->expect_continue && c->client_minor == 1 &&
-            evbuffer_get_length(bufferevent_get_input(c->cbev)) == 0)
-            evbuffer_add(bufferevent_get_output(c->cbev), "HTTP/1.1 100 Continue\r\n\r\n", 25);
-        bufferevent_set_timeouts(c->cbev, &w->tv_body_idle, &w->tv_client_write);
+        invite_body(c);
+        bufferevent_enable(c->cbev, EV_READ);
         pump_request_body(c);
     }
+}
+
+static void answer_enforced(struct conn *c)
+{
+    const char *body;
+    size_t len;
+    int status = enforce_answer(c->enf, &body, &len);
+    reply(c, status, NULL, body, len, false);
+}
+
+/* Act on a verdict for the held head. */
+static void enforced(struct conn *c, enum enforce_verdict v)
+{
+    switch (v) {
+    case ENFORCE_PENDING:
+    case ENFORCE_NEED_BODY:
+        c->rq = RQ_WAIT;
+        bufferevent_disable(c->cbev, EV_READ);
+        return;
+    case ENFORCE_ANSWER:
+        if (c->req_read)
+            c->rq = RQ_DONE;
+        answer_enforced(c);
+        return;
+    case ENFORCE_FORWARD:
+        break;
+    }
+    if (!c->held_json) {
+        char *h = c->held;
+        c->held = NULL;
+        forward(c, h, c->held_len, c->held_body);
+        free(h);
+        return;
+    }
+    size_t blen = 0;
+    const char *b = enforce_forward_body(c->enf, &blen);
+    struct evbuffer *m = evbuffer_new();
+    if (!m) {
+        reply_error(c, 500, "out of memory", true);
+        return;
+    }
+    evbuffer_add(m, c->held, c->held_len);
+    evbuffer_add_printf(m, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", blen);
+    evbuffer_add(m, b, blen);
+    size_t len = evbuffer_get_length(m);
+    const char *msg = (const char *)evbuffer_pullup(m, -1);
+    c->rq = RQ_DONE;
+    if (msg)
+        start_upstream(c, msg, len);
+    else
+        reply_error(c, 500, "out of memory", true);
+    evbuffer_free(m);
+    if (c->up)
+        bufferevent_enable(c->cbev, EV_READ); /* pipelined requests wait in the input */
+}
+
+/* A look-up finished: the verdict comes from the loop, outside any client callback. */
+static void on_enforced(void *arg, enum enforce_verdict v)
+{
+    struct conn *c = arg;
+    assert(c->magic == CONN_MAGIC);
+    if (c->closing)
+        return;
+    enforced(c, v);
+    conn_flush(c);
+}
+
+/* RQ_COLLECT: move the JSON body into c->jbody; when complete, decide. */
+static void collect_body(struct conn *c)
+{
+    struct evbuffer *in = bufferevent_get_input(c->cbev);
+    if (!c->jbody && !(c->jbody = evbuffer_new())) {
+        reply_error(c, 500, "out of memory", true);
+        return;
+    }
+    size_t limit = enforce_body_limit(c->enf);
+    bool complete = false;
+    while (!complete && evbuffer_get_length(in) > 0) {
+        if (c->req_body == HTTP1_BODY_LENGTH) {
+            size_t avail = evbuffer_get_length(in);
+            size_t take = avail < c->req_left ? avail : (size_t)c->req_left;
+            evbuffer_remove_buffer(in, c->jbody, take);
+            c->req_left -= take;
+            complete = c->req_left == 0;
+        } else {
+            struct http1_error err = {0};
+            int r = relay_chunked(&c->req_chunk, in, c->jbody, false, &err);
+            if (r < 0) {
+                atomic_fetch_add_explicit(&g_metrics.framing_rejects, 1, memory_order_relaxed);
+                reply_error(c, 400, err.reason ? err.reason : "malformed chunked body", true);
+                return;
+            }
+            complete = r == 2;
+        }
+        if (evbuffer_get_length(c->jbody) > limit) {
+            reply_error(c, 413, "request body too large for this endpoint", true);
+            return;
+        }
+    }
+    if (!complete)
+        return;
+    c->req_read = true;
+    c->rq = RQ_WAIT;
+    bufferevent_disable(c->cbev, EV_READ);
+    bufferevent_set_timeouts(c->cbev, NULL, &c->w->tv_client_write);
+    size_t len = evbuffer_get_length(c->jbody);
+    const char *body = len ? (const char *)evbuffer_pullup(c->jbody, -1) : "";
+    if (!body) {
+        reply_error(c, 500, "out of memory", true);
+        return;
+    }
+    enforced(c, enforce_body(c->enf, body, len));
 }
 
 /* Borrow an upstream connection and queue the head on it. On failure, answers the client. */
@@ -950,6 +1183,7 @@ static bool response_header_dropped(const struct http1_header *h, const struct t
 static void exchange_done(struct conn *c)
 {
     struct worker *w = c->w;
+    enforce_completed(c->enf, c->status);
     account(c);
     exchange_release(c);
     if (c->up) {
@@ -1157,6 +1391,11 @@ static void on_client_read(struct bufferevent *bev, void *arg)
     case RQ_HEAD:
         try_parse_head(c);
         break;
+    case RQ_COLLECT:
+        collect_body(c);
+        break;
+    case RQ_WAIT:
+        break; /* reading is off; bytes that came with the body wait */
     case RQ_BODY:
         pump_request_body(c);
         break;
@@ -1190,7 +1429,8 @@ static void on_client_event(struct bufferevent *bev, short what, void *arg)
     assert(c->magic == CONN_MAGIC);
     if (what & BEV_EVENT_TIMEOUT) {
         atomic_fetch_add_explicit(&g_metrics.timeouts, 1, memory_order_relaxed);
-        if ((what & BEV_EVENT_READING) && c->rq == RQ_BODY && c->rs <= RS_HEAD && !c->closing) {
+        if ((what & BEV_EVENT_READING) && (c->rq == RQ_BODY || c->rq == RQ_COLLECT) &&
+            c->rs <= RS_HEAD && !c->closing) {
             reply_error(c, 408, "request body timed out", true);
             return;
         }

@@ -5,6 +5,7 @@
  * gone or when the deadline passes (remaining connections are then cut).
  */
 #include "net/worker.h"
+#include "net/resolve.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -141,8 +142,9 @@ struct worker *worker_new(const struct worker_shared *sh, int id, const int *fds
     w->target_buf = malloc(w->target_buf_cap);
     w->target = malloc(sizeof(*w->target));
     w->authn_cache = authn_cache_new(sh->authn, (size_t)cfg->auth.cache_size);
+    w->resolve = resolve_cache_new();
     w->base = event_base_new();
-    if (!w->scratch || !w->target_buf || !w->target || !w->authn_cache || !w->base) {
+    if (!w->scratch || !w->target_buf || !w->target || !w->authn_cache || !w->resolve || !w->base) {
         snprintf(err, errlen, "cannot create event loop");
         goto fail;
     }
@@ -240,6 +242,7 @@ void worker_free(struct worker *w)
     free(w->target_buf);
     free(w->target);
     authn_cache_free(w->authn_cache);
+    resolve_cache_free(w->resolve);
     policy_snapshot_unref(w->policy);
     w->magic = 0;
     free(w);

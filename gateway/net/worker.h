@@ -24,6 +24,7 @@ struct authn_cache;
 struct policy_store;
 struct target;
 struct policy_snapshot;
+struct resolve_cache;
 
 /* Read-only state shared by every worker, built by main before the workers start. */
 struct worker_shared {
@@ -65,6 +66,7 @@ struct worker {
     char *target_buf;
     size_t target_buf_cap;
     struct authn_cache *authn_cache;
+    struct resolve_cache *resolve;  /* look-up cache (net/resolve) */
     struct policy_snapshot *policy; /* this worker's reference to the current policy */
     uint64_t policy_gen;
     struct http1_limits req_limits, resp_limits;

@@ -193,6 +193,7 @@ class Warden:
             "upstream": {"url": upstream_url},
             "admin": {"address": "127.0.0.1:0"},
             "auth": {"pat_file": credentials()[1]},
+            "policy": {"paths": os.path.join(HERE, "fixtures", "admin.policy")},
         }
         self.sections = merge_sections(base, overrides)
         with open(self.conf_path, "w") as f:
