@@ -5,12 +5,15 @@
  */
 #include "config.h"
 
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "auth/assertion.h"
 #include "auth/authn_conf.h"
+#include "auth/files.h"
 #include "net/tls.h"
 #include "util/log.h"
 
@@ -115,9 +118,21 @@ static void listener_check(void *p, const struct conf_pos *pos, struct conf_diag
     }
 }
 
+static const char *const identity_modes[] = {"assert", "passthrough", NULL};
 static const struct conf_key upstream_keys[] = {
     {"url", CONF_STRING, SEC(struct upstream_conf, url), 0, 0, NULL, true},
     {"host", CONF_STRING, SEC(struct upstream_conf, host), 0, 0, NULL, false},
+    {"identity", CONF_ENUM, SEC(struct upstream_conf, identity), 0, 0, identity_modes, false},
+    {"assertion_key_file", CONF_STRING, SEC(struct upstream_conf, assertion_key_file), 0, 0, NULL,
+     false},
+    {"assertion_issuer", CONF_STRING, SEC(struct upstream_conf, assertion_issuer), 0, 0, NULL,
+     false},
+    {"assertion_audience", CONF_STRING, SEC(struct upstream_conf, assertion_audience), 0, 0, NULL,
+     false},
+    {"assertion_lifetime", CONF_DURATION, SEC(struct upstream_conf, assertion_lifetime_ms),
+     ASSERTION_MIN_LIFETIME, ASSERTION_MAX_LIFETIME, NULL, false},
+    {"service_credential_file", CONF_STRING, SEC(struct upstream_conf, service_credential_file), 0,
+     0, NULL, false},
     {"max_idle", CONF_INT, SEC(struct upstream_conf, max_idle), 0, 100000, NULL, false},
     {"max_conns", CONF_INT, SEC(struct upstream_conf, max_conns), 1, 1000000, NULL, false},
     {"idle_timeout", CONF_DURATION, SEC(struct upstream_conf, idle_timeout_ms), 1, 3600000, NULL,
@@ -131,11 +146,44 @@ static void upstream_defaults(void *p)
     u->max_idle = 64;
     u->max_conns = 4096;
     u->idle_timeout_ms = 4000;
+    u->identity = UPSTREAM_IDENTITY_ASSERT;
+    u->assertion_issuer = strdup("warden");
+    u->assertion_audience = strdup("mlflow");
+    u->assertion_lifetime_ms = 60000;
+}
+
+/* The identity keys: the assertion key loads as the daemon will load it, the service
+ * credential file holds one header-safe line. */
+static void upstream_identity_check(struct upstream_conf *u, const struct conf_pos *pos,
+                                    struct conf_diag *d)
+{
+    char err[512];
+    if (u->assertion_key_file && assertion_key_check(u->assertion_key_file, err, sizeof(err)) != 0)
+        conf_diag_add(d, pos->file, pos->line, pos->column, "[upstream] %s", err);
+    if (u->assertion_key_file && u->identity == UPSTREAM_IDENTITY_PASSTHROUGH)
+        conf_diag_add(d, pos->file, pos->line, pos->column,
+                      "[upstream] assertion_key_file is only used with identity = assert");
+    const char *names[2] = {u->assertion_issuer, u->assertion_audience};
+    for (int i = 0; i < 2; i++)
+        if (names[i] && !names[i][0])
+            conf_diag_add(d, pos->file, pos->line, pos->column, "[upstream] %s must not be empty",
+                          i ? "assertion_audience" : "assertion_issuer");
+    if (u->service_credential_file) {
+        char *v = NULL;
+        size_t n = 0;
+        if (auth_header_value_load(u->service_credential_file, &v, &n, err, sizeof(err)) != 0)
+            conf_diag_add(d, pos->file, pos->line, pos->column, "[upstream] %s", err);
+        if (v) {
+            OPENSSL_cleanse(v, n);
+            free(v);
+        }
+    }
 }
 
 static void upstream_check(void *p, const struct conf_pos *pos, struct conf_diag *d)
 {
     struct upstream_conf *u = p;
+    upstream_identity_check(u, pos, d);
     if (!u->url)
         return;
     if (strncmp(u->url, "http://", 7) != 0) {

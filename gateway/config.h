@@ -36,9 +36,25 @@ struct listener_conf {
     unsigned auth_mask;  /* derived: enum authn_method_flag bits */
 };
 
+/* How the upstream learns who a request is for ([upstream] identity). */
+enum upstream_identity {
+    UPSTREAM_IDENTITY_ASSERT = 0,  /* client credential removed; X-Warden-* identity headers plus
+                                      a signed assertion JWT (auth/assertion.h) */
+    UPSTREAM_IDENTITY_PASSTHROUGH, /* the client's Authorization forwarded unchanged (an
+                                      upstream that authenticates users itself) */
+};
+
 struct upstream_conf {
     char *url;
-    char *host; /* Host header value sent upstream */
+    char *host;               /* Host header value sent upstream */
+    int identity;             /* enum upstream_identity */
+    char *assertion_key_file; /* PEM private key; NULL = generated at start (ES256) */
+    char *assertion_issuer;
+    char *assertion_audience;
+    int64_t assertion_lifetime_ms;
+    /* The Authorization value Warden sends on its own look-ups (e.g. "Basic ..." for an
+     * MLflow basic-auth app), read from this file (one line); NULL = none. */
+    char *service_credential_file;
     /* derived from url by config_load() */
     char conn_host[256];
     int conn_port;

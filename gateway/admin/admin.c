@@ -35,6 +35,8 @@ struct admin {
     socklen_t uplen;
     struct reload_ctx reload;
     struct event *watch_ev;
+    char *jwks; /* assertion key set, or NULL */
+    size_t jwks_len;
 };
 
 static void on_watch(evutil_socket_t fd, short what, void *arg)
@@ -150,6 +152,15 @@ static void on_request(struct evhttp_request *req, void *arg)
             reply(req, 200, "text/plain", "ready\n", 6);
         else
             reply(req, 503, "text/plain", "upstream unreachable\n", 21);
+    } else if (strcmp(uri, "/.well-known/jwks.json") == 0 || strcmp(uri, "/jwks.json") == 0) {
+        if (!a->jwks) {
+            static const char none[] = "{\"error_code\": \"ENDPOINT_NOT_FOUND\", \"message\": "
+                                       "\"no assertion key: [upstream] identity is not assert\"}\n";
+            reply(req, 404, "application/json", none, sizeof(none) - 1);
+            return;
+        }
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Cache-Control", "max-age=300");
+        reply(req, 200, "application/jwk-set+json", a->jwks, a->jwks_len);
     } else if (strcmp(uri, "/metrics") == 0) {
         char *buf = malloc(65536);
         if (!buf) {
@@ -211,6 +222,19 @@ fail:
     return NULL;
 }
 
+int admin_set_jwks(struct admin *a, const char *json, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, json, len);
+    copy[len] = '\0';
+    free(a->jwks);
+    a->jwks = copy;
+    a->jwks_len = len;
+    return 0;
+}
+
 int admin_port(const struct admin *a)
 {
     return a->port;
@@ -251,5 +275,6 @@ void admin_free(struct admin *a)
         evhttp_free(a->http);
     if (a->base)
         event_base_free(a->base);
+    free(a->jwks);
     free(a);
 }

@@ -4,6 +4,7 @@
 #include "auth/files.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,4 +165,41 @@ int auth_file_append_line(const char *path, const char *line, char *err, size_t 
         return -1;
     }
     return close(fd) == 0 ? 0 : -1;
+}
+
+int auth_header_value_load(const char *path, char **out, size_t *len, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t n = 0;
+    char why[256];
+    *out = NULL;
+    *len = 0;
+    if (auth_file_read(path, 8192 + 2, &buf, &n, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "service_credential_file %s: %s", path, why);
+        return -1;
+    }
+    while (n &&
+           (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        buf[--n] = '\0';
+    const char *bad = NULL;
+    if (n == 0)
+        bad = "is empty";
+    else if (n > 8192)
+        bad = "is longer than 8 KiB";
+    for (size_t i = 0; i < n && !bad; i++)
+        if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+            bad = (buf[i] == '\n' || buf[i] == '\r') ? "must hold a single line"
+                                                     : "contains control characters";
+    if (bad) {
+        snprintf(err, errlen,
+                 "service_credential_file %s %s (one Authorization value, e.g. "
+                 "Basic <base64 of user:password>)",
+                 path, bad);
+        OPENSSL_cleanse(buf, n);
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    *len = n;
+    return 0;
 }

@@ -22,4 +22,9 @@ int auth_file_replace(const char *path, const char *data, size_t len, char *err,
 /* Append one line (adds '\n') with O_APPEND, creating the file with mode 0600. */
 int auth_file_append_line(const char *path, const char *line, char *err, size_t errlen);
 
+/* Read a file holding one HTTP header value (e.g. "Basic dXNlcjpwYXNz", the upstream
+ * service credential): one line, trailing CR/LF and blanks dropped, non-empty, at most 8 KiB,
+ * no control characters. *out is malloc'ed (cleanse before freeing). Returns 0 or -1. */
+int auth_header_value_load(const char *path, char **out, size_t *len, char *err, size_t errlen);
+
 #endif
