@@ -105,6 +105,50 @@ int audit_chain_seal(struct audit_chain *c, struct audit_record *r, char *buf, s
     return 0;
 }
 
+int audit_chain_seal_body(struct audit_chain *c, int64_t time_ms, const char *body, size_t blen,
+                          char *buf, size_t cap, size_t *out_len, struct audit_seal *out, char *err,
+                          size_t errlen)
+{
+    struct audit_seal s;
+    unsigned char h[AUDIT_HASH_LEN];
+    if (cap < blen + AUDIT_SEAL_OVERHEAD) {
+        set_err(err, errlen, "audit line does not fit in %zu bytes", cap);
+        return -1;
+    }
+    s.seq = c->next_seq;
+    audit_event_id(time_ms, s.seq, c->instance, s.event_id);
+    auth_hex(c->prev, sizeof(c->prev), s.prev_hash);
+    struct audit_writer w = {.buf = buf, .cap = cap};
+    audit_w_raw(&w, line_prefix, sizeof(line_prefix) - 1);
+    audit_w_u64(&w, s.seq);
+    audit_w_lit(&w, ",\"event_id\":");
+    audit_w_str(&w, s.event_id, strlen(s.event_id));
+    audit_w_raw(&w, body, blen);
+    audit_w_raw(&w, tail_prev, sizeof(tail_prev) - 1);
+    audit_w_raw(&w, s.prev_hash, AUDIT_HASH_HEX);
+    audit_w_raw(&w, tail_hash, sizeof(tail_hash) - 1);
+    audit_w_raw(&w, tail_end, sizeof(tail_end) - 1);
+    if (w.over || w.len + AUDIT_HASH_HEX + 2 > cap) {
+        set_err(err, errlen, "audit line does not fit in %zu bytes", cap);
+        return -1;
+    }
+    size_t n = w.len;
+    if (auth_sha256(buf, n, h) != 0) {
+        set_err(err, errlen, "SHA-256 failed");
+        return -1;
+    }
+    auth_hex(h, sizeof(h), s.hash);
+    memcpy(buf + n - 2, s.hash, AUDIT_HASH_HEX);
+    memcpy(buf + n - 2 + AUDIT_HASH_HEX, "\"}\n", 4);
+    memcpy(c->prev, h, sizeof(h));
+    c->next_seq++;
+    if (out_len)
+        *out_len = n + AUDIT_HASH_HEX + 1;
+    if (out)
+        *out = s;
+    return 0;
+}
+
 static int hex_digit(char ch)
 {
     if (ch >= '0' && ch <= '9')

@@ -51,6 +51,26 @@ int audit_chain_resume(struct audit_chain *c, const char *last_line, size_t len,
 int audit_chain_seal(struct audit_chain *c, struct audit_record *r, char *buf, size_t cap,
                      size_t *out_len, char *err, size_t errlen);
 
+/* What sealing assigned to one record. */
+struct audit_seal {
+    uint64_t seq;
+    char event_id[AUDIT_EVENT_ID_MAX];
+    char prev_hash[AUDIT_HASH_HEX + 1];
+    char hash[AUDIT_HASH_HEX + 1];
+};
+
+/* Bytes a sealed line adds around its body (head, tail and newline), at most. */
+#define AUDIT_SEAL_OVERHEAD 256
+
+/* audit_chain_seal for a record whose body (format.h: audit_format_json_body) is already
+ * rendered: writes the whole line and its '\n' into buf (cap >= blen + AUDIT_SEAL_OVERHEAD),
+ * byte for byte what audit_chain_seal writes for the same record. time_ms is the record's
+ * time (it goes into the event id). out (may be NULL) receives the assigned fields. Returns
+ * 0, or -1 (buffer too small, hashing failed) without advancing the chain. */
+int audit_chain_seal_body(struct audit_chain *c, int64_t time_ms, const char *body, size_t blen,
+                          char *buf, size_t cap, size_t *out_len, struct audit_seal *out, char *err,
+                          size_t errlen);
+
 /* The UUIDv7 text of an event: 48-bit time_ms, version 7, seq bits 32..43 in rand_a, variant
  * 10, 30 instance bits and seq bits 0..31 in rand_b. out holds AUDIT_EVENT_ID_MAX bytes. */
 void audit_event_id(int64_t time_ms, uint64_t seq, const unsigned char instance[4], char *out);

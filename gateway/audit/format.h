@@ -53,8 +53,22 @@
 
 int audit_format_json(const struct audit_record *r, char *buf, size_t cap, size_t *out_len);
 
+/* The part of the native JSON line that sealing does not change: every member from "time"
+ * through "bytes_out", each preceded by its comma (",\"time\":...,\"bytes_out\":N"). The
+ * request path renders it outside any lock; audit_chain_seal_body adds the rest. */
+int audit_format_json_body(const struct audit_record *r, char *buf, size_t cap, size_t *out_len);
+
 int audit_format_ocsf(const struct audit_record *r, const char *product_version, char *buf,
                       size_t cap, size_t *out_len);
+
+/* The inverse of audit_format_json: fill r from a native JSON line (no newline), for sinks
+ * that render another format from the journal. Strict: every member of the schema, in any
+ * order, no other member, no duplicate, each text within its field's capacity. Text comes
+ * back as the line's decoded JSON strings (a \ufffd written for invalid input stays U+FFFD),
+ * so formatting the result again yields an equivalent line. Pure (jansson); any thread.
+ * Returns 0, or -1 with the reason in err. */
+int audit_parse_json(const char *line, size_t len, struct audit_record *r, char *err,
+                     size_t errlen);
 
 /* OCSF activity_id for a method and action (1 create, 2 read, 3 update, 4 delete, 99 other). */
 int audit_ocsf_activity(const char *method, const char *action);

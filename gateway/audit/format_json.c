@@ -192,6 +192,111 @@ static void param_keys(struct audit_writer *w, const struct audit_record *r, boo
     audit_w_raw(w, "]", 1);
 }
 
+/* Every member from "time" through "bytes_out", each preceded by its comma. */
+static void json_body(struct audit_writer *w, const struct audit_record *r)
+{
+    audit_w_lit(w, ",\"time\":");
+    audit_w_time(w, r->time_ms);
+    audit_w_lit(w, ",\"request_id\":");
+    TEXT(w, r->request_id);
+    audit_w_lit(w, ",\"service\":");
+    TEXT(w, r->service);
+    audit_w_lit(w, ",\"action\":");
+    TEXT(w, r->action);
+    audit_w_lit(w, ",\"method\":");
+    TEXT(w, r->method);
+    audit_w_lit(w, ",\"path\":");
+    TEXT(w, r->path);
+    audit_w_lit(w, ",\"status\":");
+    audit_w_i64(w, r->status);
+    audit_w_lit(w, ",\"upstream_status\":");
+    audit_w_i64(w, r->upstream_status);
+
+    audit_w_lit(w, ",\"subject\":{\"user\":");
+    TEXT(w, r->subject.user);
+    audit_w_lit(w, ",\"groups\":[");
+    for (uint8_t i = 0; i < r->subject.n_groups && i < AUDIT_GROUPS; i++) {
+        if (i)
+            audit_w_raw(w, ",", 1);
+        TEXT(w, r->subject.groups[i].name);
+    }
+    audit_w_lit(w, "],\"groups_omitted\":");
+    audit_w_u64(w, r->subject.groups_omitted);
+    audit_w_lit(w, ",\"auth_method\":");
+    TEXT(w, r->subject.auth_method);
+    audit_w_lit(w, ",\"token_id\":");
+    TEXT(w, r->subject.token_id);
+
+    audit_w_lit(w, "},\"actors\":[");
+    audit_w_actors(w, r);
+    audit_w_lit(w, "],\"source\":{\"ip\":");
+    TEXT(w, r->src_ip);
+    audit_w_lit(w, ",\"port\":");
+    audit_w_u64(w, r->src_port);
+    audit_w_lit(w, ",\"user_agent\":");
+    TEXT(w, r->user_agent);
+
+    audit_w_lit(w, "},\"resource\":{\"kind\":");
+    TEXT(w, r->resource.kind);
+    audit_w_lit(w, ",\"name\":");
+    TEXT(w, r->resource.name);
+    audit_w_lit(w, ",\"ids\":{");
+    for (uint8_t i = 0; i < r->resource.n_ids && i < AUDIT_RES_IDS; i++) {
+        if (i)
+            audit_w_raw(w, ",", 1);
+        TEXT(w, r->resource.ids[i].key);
+        audit_w_raw(w, ":", 1);
+        TEXT(w, r->resource.ids[i].value);
+    }
+    audit_w_lit(w, "}},\"decision\":{\"result\":\"");
+    audit_w_lit(w, decision_name(r->decision.result));
+    audit_w_lit(w, "\",\"privilege\":");
+    TEXT(w, r->decision.privilege);
+    audit_w_lit(w, ",\"grant\":");
+    TEXT(w, r->decision.grant);
+    audit_w_lit(w, ",\"policy_version\":");
+    TEXT(w, r->decision.policy_version);
+    audit_w_lit(w, ",\"reason\":");
+    TEXT(w, r->decision.reason);
+
+    audit_w_lit(w, "},\"params\":{");
+    for (uint8_t i = 0; i < r->n_params && i < AUDIT_PARAMS; i++) {
+        if (i)
+            audit_w_raw(w, ",", 1);
+        TEXT(w, r->params[i].key);
+        audit_w_raw(w, ":", 1);
+        TEXT(w, r->params[i].value);
+    }
+    audit_w_lit(w, "},\"params_redacted\":");
+    param_keys(w, r, true);
+    audit_w_lit(w, ",\"params_truncated\":");
+    param_keys(w, r, false);
+    audit_w_lit(w, ",\"params_dropped\":");
+    audit_w_u64(w, r->params_dropped);
+    audit_w_lit(w, r->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
+    audit_w_lit(w, r->redacted ? ",\"redacted\":true" : ",\"redacted\":false");
+    audit_w_lit(w, ",\"latency_us\":");
+    audit_w_u64(w, r->latency_us);
+    audit_w_lit(w, ",\"bytes_in\":");
+    audit_w_u64(w, r->bytes_in);
+    audit_w_lit(w, ",\"bytes_out\":");
+    audit_w_u64(w, r->bytes_out);
+}
+
+int audit_format_json_body(const struct audit_record *r, char *buf, size_t cap, size_t *out_len)
+{
+    struct audit_writer w = {.buf = buf, .cap = cap};
+    if (cap == 0)
+        return -1;
+    buf[0] = '\0';
+    json_body(&w, r);
+    if (w.over)
+        return -1;
+    if (out_len)
+        *out_len = w.len;
+    return 0;
+}
+
 int audit_format_json(const struct audit_record *r, char *buf, size_t cap, size_t *out_len)
 {
     struct audit_writer w = {.buf = buf, .cap = cap};
@@ -204,92 +309,7 @@ int audit_format_json(const struct audit_record *r, char *buf, size_t cap, size_
     audit_w_u64(&w, r->seq);
     audit_w_lit(&w, ",\"event_id\":");
     audit_w_str(&w, r->event_id, strnlen(r->event_id, sizeof(r->event_id)));
-    audit_w_lit(&w, ",\"time\":");
-    audit_w_time(&w, r->time_ms);
-    audit_w_lit(&w, ",\"request_id\":");
-    TEXT(&w, r->request_id);
-    audit_w_lit(&w, ",\"service\":");
-    TEXT(&w, r->service);
-    audit_w_lit(&w, ",\"action\":");
-    TEXT(&w, r->action);
-    audit_w_lit(&w, ",\"method\":");
-    TEXT(&w, r->method);
-    audit_w_lit(&w, ",\"path\":");
-    TEXT(&w, r->path);
-    audit_w_lit(&w, ",\"status\":");
-    audit_w_i64(&w, r->status);
-    audit_w_lit(&w, ",\"upstream_status\":");
-    audit_w_i64(&w, r->upstream_status);
-
-    audit_w_lit(&w, ",\"subject\":{\"user\":");
-    TEXT(&w, r->subject.user);
-    audit_w_lit(&w, ",\"groups\":[");
-    for (uint8_t i = 0; i < r->subject.n_groups && i < AUDIT_GROUPS; i++) {
-        if (i)
-            audit_w_raw(&w, ",", 1);
-        TEXT(&w, r->subject.groups[i].name);
-    }
-    audit_w_lit(&w, "],\"groups_omitted\":");
-    audit_w_u64(&w, r->subject.groups_omitted);
-    audit_w_lit(&w, ",\"auth_method\":");
-    TEXT(&w, r->subject.auth_method);
-    audit_w_lit(&w, ",\"token_id\":");
-    TEXT(&w, r->subject.token_id);
-
-    audit_w_lit(&w, "},\"actors\":[");
-    audit_w_actors(&w, r);
-    audit_w_lit(&w, "],\"source\":{\"ip\":");
-    TEXT(&w, r->src_ip);
-    audit_w_lit(&w, ",\"port\":");
-    audit_w_u64(&w, r->src_port);
-    audit_w_lit(&w, ",\"user_agent\":");
-    TEXT(&w, r->user_agent);
-
-    audit_w_lit(&w, "},\"resource\":{\"kind\":");
-    TEXT(&w, r->resource.kind);
-    audit_w_lit(&w, ",\"name\":");
-    TEXT(&w, r->resource.name);
-    audit_w_lit(&w, ",\"ids\":{");
-    for (uint8_t i = 0; i < r->resource.n_ids && i < AUDIT_RES_IDS; i++) {
-        if (i)
-            audit_w_raw(&w, ",", 1);
-        TEXT(&w, r->resource.ids[i].key);
-        audit_w_raw(&w, ":", 1);
-        TEXT(&w, r->resource.ids[i].value);
-    }
-    audit_w_lit(&w, "}},\"decision\":{\"result\":\"");
-    audit_w_lit(&w, decision_name(r->decision.result));
-    audit_w_lit(&w, "\",\"privilege\":");
-    TEXT(&w, r->decision.privilege);
-    audit_w_lit(&w, ",\"grant\":");
-    TEXT(&w, r->decision.grant);
-    audit_w_lit(&w, ",\"policy_version\":");
-    TEXT(&w, r->decision.policy_version);
-    audit_w_lit(&w, ",\"reason\":");
-    TEXT(&w, r->decision.reason);
-
-    audit_w_lit(&w, "},\"params\":{");
-    for (uint8_t i = 0; i < r->n_params && i < AUDIT_PARAMS; i++) {
-        if (i)
-            audit_w_raw(&w, ",", 1);
-        TEXT(&w, r->params[i].key);
-        audit_w_raw(&w, ":", 1);
-        TEXT(&w, r->params[i].value);
-    }
-    audit_w_lit(&w, "},\"params_redacted\":");
-    param_keys(&w, r, true);
-    audit_w_lit(&w, ",\"params_truncated\":");
-    param_keys(&w, r, false);
-    audit_w_lit(&w, ",\"params_dropped\":");
-    audit_w_u64(&w, r->params_dropped);
-    audit_w_lit(&w, r->truncated ? ",\"truncated\":true" : ",\"truncated\":false");
-    audit_w_lit(&w, r->redacted ? ",\"redacted\":true" : ",\"redacted\":false");
-    audit_w_lit(&w, ",\"latency_us\":");
-    audit_w_u64(&w, r->latency_us);
-    audit_w_lit(&w, ",\"bytes_in\":");
-    audit_w_u64(&w, r->bytes_in);
-    audit_w_lit(&w, ",\"bytes_out\":");
-    audit_w_u64(&w, r->bytes_out);
+    json_body(&w, r);
     audit_w_lit(&w, ",\"prev_hash\":");
     audit_w_str(&w, r->prev_hash, strnlen(r->prev_hash, sizeof(r->prev_hash)));
     audit_w_lit(&w, ",\"hash\":");

@@ -419,6 +419,50 @@ static void test_cost_per_record(void **state)
     assert_true(best < 100000.0);
 }
 
+/* Sealing a pre-rendered body (the journal's path) writes exactly the bytes audit_chain_seal
+ * writes, for typical, empty and maximal records, and advances the chain the same way. */
+static void test_seal_body_matches_seal(void **state)
+{
+    static char a[AUDIT_LINE_MAX + AUDIT_SEAL_OVERHEAD], b[AUDIT_LINE_MAX + AUDIT_SEAL_OVERHEAD];
+    static char body[AUDIT_LINE_MAX];
+    const unsigned char inst[4] = {9, 8, 7, 6};
+    struct audit_chain c1, c2;
+    audit_chain_init(&c1, inst);
+    audit_chain_init(&c2, inst);
+    static struct audit_record r;
+    for (int k = 0; k < 3; k++) {
+        if (k == 0) {
+            audit_fill_typical(&r, 1764349215000LL + k);
+        } else if (k == 1) {
+            audit_record_init(&r, 0, NULL);
+        } else {
+            audit_fill_typical(&r, -5);
+            char big[1024];
+            memset(big, '\x01', sizeof(big));
+            AUDIT_SET(&r, decision.reason, big, sizeof(big));
+            AUDIT_SET(&r, path, big, sizeof(big));
+        }
+        size_t n1 = 0, n2 = 0, bl = 0;
+        struct audit_seal s;
+        assert_int_equal(audit_format_json_body(&r, body, sizeof(body), &bl), 0);
+        assert_int_equal(
+            audit_chain_seal_body(&c2, r.time_ms, body, bl, b, sizeof(b), &n2, &s, NULL, 0), 0);
+        assert_int_equal(audit_chain_seal(&c1, &r, a, sizeof(a), &n1, NULL, 0), 0);
+        assert_int_equal(n1, n2);
+        assert_memory_equal(a, b, n1);
+        assert_int_equal(s.seq, r.seq);
+        assert_string_equal(s.hash, r.hash);
+        assert_string_equal(s.prev_hash, r.prev_hash);
+        assert_string_equal(s.event_id, r.event_id);
+    }
+    /* Too small a buffer: refused, and the chain does not advance. */
+    uint64_t next = c2.next_seq;
+    size_t bl = 0, n = 0;
+    assert_int_equal(audit_format_json_body(&r, body, sizeof(body), &bl), 0);
+    assert_int_equal(audit_chain_seal_body(&c2, 0, body, bl, b, bl + 10, &n, NULL, NULL, 0), -1);
+    assert_int_equal(c2.next_seq, next);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -427,7 +471,7 @@ int main(void)
         cmocka_unit_test(test_insert_forged),   cmocka_unit_test(test_truncated_mid_line),
         cmocka_unit_test(test_rotated_files),   cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_line_parser),     cmocka_unit_test(test_resume_continues_chain),
-        cmocka_unit_test(test_cost_per_record),
+        cmocka_unit_test(test_cost_per_record), cmocka_unit_test(test_seal_body_matches_seal),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
