@@ -5,12 +5,14 @@
  */
 #include "tools/ctl_auth.h"
 
+#include "auth/assertion.h"
 #include "auth/authn.h"
 #include "auth/digest.h"
 #include "auth/files.h"
 #include "auth/jws_sign.h"
 #include "auth/pat.h"
 #include "auth/revoke.h"
+#include "config.h"
 #include "util/conf.h"
 
 #include <errno.h>
@@ -38,8 +40,14 @@ static const char usage_text[] =
     "      Create a development signing key (DIR/signing-key.pem) and its JWKS (DIR/jwks.json).\n"
     "  mint --key KEY.pem --issuer ISS --audience AUD --user U [--groups G1,G2] [--group G]...\n"
     "       [--scope S]... [--ttl 1h] [--kid KID] [--user-claim sub] [--groups-claim groups]\n"
-    "       [--jti J]\n"
-    "      Print a signed JWT for development and tests.\n";
+    "       [--jti J] [--client-id CID] [--act ACTOR]...\n"
+    "      Print a signed JWT for development and tests. --act names the actors of an RFC 8693\n"
+    "      exchanged token, current first (sp:NAME for a client: act.client_id); --client-id\n"
+    "      adds client_id (equal to --user: a client-credentials token, a service principal).\n"
+    "  assertion jwks --config FILE\n"
+    "  assertion mint --config FILE --user U [--group G]... [--scope S]... [--act ACTOR]...\n"
+    "      The upstream identity assertion (X-Warden-Assertion) the daemon would send, signed\n"
+    "      with [upstream] assertion_key_file, and the key set the admin port publishes.\n";
 
 const char *ctl_auth_usage(void)
 {
@@ -49,7 +57,7 @@ const char *ctl_auth_usage(void)
 bool ctl_auth_handles(const char *s)
 {
     return s && (strcmp(s, "pat") == 0 || strcmp(s, "revoke") == 0 || strcmp(s, "dev-key") == 0 ||
-                 strcmp(s, "mint") == 0);
+                 strcmp(s, "mint") == 0 || strcmp(s, "assertion") == 0);
 }
 
 /* ---- option parsing ---- */
@@ -58,9 +66,9 @@ bool ctl_auth_handles(const char *s)
 
 struct opts {
     const char *user, *file, *redis, *prefix, *ttl, *token_hash, *jti, *out, *alg, *key, *issuer,
-        *audience, *kid, *user_claim, *groups_claim, *positional;
-    const char *groups[MAX_MULTI], *scopes[MAX_MULTI];
-    size_t ngroups, nscopes;
+        *audience, *kid, *user_claim, *groups_claim, *positional, *client_id, *config;
+    const char *groups[MAX_MULTI], *scopes[MAX_MULTI], *acts[MAX_MULTI];
+    size_t ngroups, nscopes, nacts;
     bool token_stdin;
     char *split_buf[MAX_MULTI];
     size_t nsplit;
@@ -121,6 +129,8 @@ static int parse_opts(int argc, char **argv, int start, struct opts *o)
         {"--kid", offsetof(struct opts, kid)},
         {"--user-claim", offsetof(struct opts, user_claim)},
         {"--groups-claim", offsetof(struct opts, groups_claim)},
+        {"--client-id", offsetof(struct opts, client_id)},
+        {"--config", offsetof(struct opts, config)},
     };
     for (int i = start; i < argc; i++) {
         const char *a = argv[i];
@@ -158,6 +168,8 @@ static int parse_opts(int argc, char **argv, int start, struct opts *o)
             rc = add_multi(o->scopes, &o->nscopes, v);
         else if (strcmp(a, "--scopes") == 0)
             rc = add_csv(o, o->scopes, &o->nscopes, v);
+        else if (strcmp(a, "--act") == 0)
+            rc = add_multi(o->acts, &o->nacts, v);
         else {
             fprintf(stderr, "wardenctl: unknown option %s\n", a);
             return -1;
@@ -726,6 +738,23 @@ static int mint(struct opts *o)
     }
     if (o->jti)
         json_object_set_new(pl, "jti", json_string(o->jti));
+    if (o->client_id)
+        json_object_set_new(pl, "client_id", json_string(o->client_id));
+    json_t *act = NULL;
+    for (size_t i = o->nacts; i > 0; i--) {
+        const char *a = o->acts[i - 1];
+        json_t *x = strncmp(a, "sp:", 3) == 0 ? json_pack("{s:s}", "client_id", a + 3)
+                                              : json_pack("{s:s}", "sub", a);
+        if (!x) {
+            json_decref(act);
+            goto out;
+        }
+        if (act)
+            json_object_set_new(x, "act", act);
+        act = x;
+    }
+    if (act)
+        json_object_set_new(pl, "act", act);
     tok = jws_sign(alg, key, NULL, 0, hdr, pl, err, sizeof(err));
     if (!tok) {
         fprintf(stderr, "wardenctl mint: %s\n", err);
@@ -741,6 +770,89 @@ out:
     return rc;
 }
 
+/* ---- assertion ---- */
+
+static struct assertion_signer *signer_from_config(const char *path)
+{
+    struct conf_diag d = {0};
+    struct warden_config *cfg = config_load(path, &d);
+    struct assertion_signer *s = NULL;
+    char err[512];
+    for (size_t i = 0; i < d.n; i++)
+        fprintf(stderr, "%s\n", d.msgs[i]);
+    conf_diag_clear(&d);
+    if (!cfg)
+        return NULL;
+    if (cfg->upstream.identity != UPSTREAM_IDENTITY_ASSERT || !cfg->upstream.assertion_key_file) {
+        fprintf(stderr,
+                "wardenctl assertion: %s has no [upstream] assertion_key_file (a key generated "
+                "at start cannot be used outside the daemon)\n",
+                path);
+    } else {
+        struct assertion_params p = {.key_file = cfg->upstream.assertion_key_file,
+                                     .issuer = cfg->upstream.assertion_issuer,
+                                     .audience = cfg->upstream.assertion_audience,
+                                     .lifetime_ms = cfg->upstream.assertion_lifetime_ms};
+        if (!(s = assertion_signer_new(&p, err, sizeof(err))))
+            fprintf(stderr, "wardenctl assertion: %s\n", err);
+    }
+    config_free(cfg);
+    return s;
+}
+
+static int assertion_cmd(const char *sub, struct opts *o)
+{
+    if (!sub || !o->config || (strcmp(sub, "jwks") != 0 && strcmp(sub, "mint") != 0) ||
+        (strcmp(sub, "mint") == 0 && !o->user)) {
+        fputs(usage_text, stderr);
+        return 2;
+    }
+    if (o->nacts > AUTHN_MAX_ACTORS) {
+        fprintf(stderr, "wardenctl assertion: at most %d actors\n", AUTHN_MAX_ACTORS);
+        return 2;
+    }
+    struct assertion_signer *s = signer_from_config(o->config);
+    if (!s)
+        return 1;
+    int rc = 1;
+    if (strcmp(sub, "jwks") == 0) {
+        printf("%s\n", assertion_signer_jwks(s, NULL));
+        rc = 0;
+        goto out;
+    }
+    struct principal_spec spec = {.method = AUTHN_METHOD_JWT,
+                                  .user = o->user,
+                                  .groups = o->groups,
+                                  .ngroups = o->ngroups,
+                                  .scopes = o->scopes,
+                                  .nscopes = o->nscopes,
+                                  .issuer = "wardenctl",
+                                  .jti = ""};
+    struct principal *p = principal_new(&spec);
+    if (!p)
+        goto out;
+    struct authn_identity id = {
+        .subject = p, .form = o->nacts ? AUTHN_OBO_EXCHANGE : AUTHN_OBO_NONE, .nactors = o->nacts};
+    for (size_t i = 0; i < o->nacts; i++)
+        id.actors[i] = (struct authn_actor){o->acts[i], "", NULL};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char err[256];
+    char *tok = assertion_mint(s, &id, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, NULL, err,
+                               sizeof(err));
+    principal_release(p);
+    if (!tok) {
+        fprintf(stderr, "wardenctl assertion: %s\n", err);
+        goto out;
+    }
+    printf("%s\n", tok);
+    free(tok);
+    rc = 0;
+out:
+    assertion_signer_free(s);
+    return rc;
+}
+
 int ctl_auth_main(int argc, char **argv)
 {
     if (argc < 1 || !ctl_auth_handles(argv[0])) {
@@ -749,15 +861,17 @@ int ctl_auth_main(int argc, char **argv)
     }
     struct opts o = {0};
     int rc = 2;
-    bool is_pat = strcmp(argv[0], "pat") == 0;
-    const char *sub = is_pat && argc > 1 ? argv[1] : NULL;
-    if (is_pat && !sub) {
+    bool is_pat = strcmp(argv[0], "pat") == 0, is_assert = strcmp(argv[0], "assertion") == 0;
+    const char *sub = (is_pat || is_assert) && argc > 1 ? argv[1] : NULL;
+    if ((is_pat || is_assert) && !sub) {
         fputs(usage_text, stderr);
         return 2;
     }
-    if (parse_opts(argc, argv, is_pat ? 2 : 1, &o) != 0)
+    if (parse_opts(argc, argv, is_pat || is_assert ? 2 : 1, &o) != 0)
         goto out;
-    if (is_pat) {
+    if (is_assert) {
+        rc = assertion_cmd(sub, &o);
+    } else if (is_pat) {
         if (strcmp(sub, "create") == 0)
             rc = pat_create(&o);
         else if (strcmp(sub, "list") == 0)

@@ -23,13 +23,17 @@ static const char usage[] =
     "          compile the policy files (a directory contributes its *.policy files in\n"
     "          lexical order) and list every error as file:line:column: message\n"
     "  explain --policy PATH... --user PRINCIPAL [--groups G1,G2] --privilege PRIV\n"
-    "          --on TYPE NAME [--owner PRINCIPAL]\n"
-    "          print the decision and its chain of reasoning (exit 0 allow, 1 deny)\n"
+    "          --on TYPE NAME [--owner PRINCIPAL] [--actor PRINCIPAL [--actor-groups G1,G2]]\n"
+    "          [--scopes S1,S2]\n"
+    "          print the decision and its chain of reasoning (exit 0 allow, 1 deny); with\n"
+    "          --actor (an agent acting for the user) or --scopes (the token's scopes, e.g.\n"
+    "          mlflow:read), the on-behalf-of decision: delegations and scopes too\n"
     "  test    --policy PATH... TABLE...\n"
     "          check a table of expected decisions; every mismatch is explained\n"
     "  grants  --policy PATH... (--on TYPE NAME | --principal PRINCIPAL [--groups G1,G2])\n"
     "          SHOW GRANTS: direct and inherited grants on a securable, or everything a\n"
-    "          principal holds directly or through its groups\n"
+    "          principal holds directly or through its groups; then the GRANT DELEGATION\n"
+    "          statements that apply there or that name the principal (as actor or subject)\n"
     "PRINCIPAL: alice@example.com, user:name, sp:name, group:name.  PRIV: READ, USE_SCHEMA,\n"
     "'CREATE MODEL', ...  TYPE: CATALOG, SCHEMA, EXPERIMENT, MODEL.\n";
 
@@ -50,6 +54,7 @@ struct opts {
     const char *args[MAX_PATHS]; /* positional */
     size_t nargs;
     const char *user, *groups, *privilege, *on_type, *on_name, *owner, *principal;
+    const char *actor, *actor_groups, *scopes;
 };
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -96,6 +101,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             slot = &o->owner;
         else if (!strcmp(a, "--principal"))
             slot = &o->principal;
+        else if (!strcmp(a, "--actor"))
+            slot = &o->actor;
+        else if (!strcmp(a, "--actor-groups"))
+            slot = &o->actor_groups;
+        else if (!strcmp(a, "--scopes"))
+            slot = &o->scopes;
         if (slot) {
             if (i + 1 >= argc)
                 return usage_error("%s needs a value", a);
@@ -195,10 +206,11 @@ static int cmd_check(struct opts *o)
     struct policy_snapshot *s = load(o->paths, o->npaths);
     if (!s)
         return 1;
-    printf("policy OK: %zu file(s), %zu grant(s), %zu owner(s), %zu group membership(s); "
-           "admin group %s\nversion %s\n",
+    printf("policy OK: %zu file(s), %zu grant(s), %zu owner(s), %zu group membership(s), "
+           "%zu delegation(s); admin group %s\nversion %s\n",
            policy_snapshot_file_count(s), policy_snapshot_grant_count(s),
            policy_snapshot_owner_count(s), policy_snapshot_member_count(s),
+           policy_snapshot_delegation_count(s),
            policy_snapshot_admin_group(s) ? policy_snapshot_admin_group(s) : "(none)",
            policy_snapshot_version(s));
     policy_snapshot_unref(s);
@@ -207,11 +219,26 @@ static int cmd_check(struct opts *o)
 
 /* ---- explain ---- */
 
+/* The token scopes of --scopes / scopes=: "a,b" -> privilege mask (POLICY_SCOPES_ALL for
+ * none). */
+static uint32_t scope_mask_of(const char *list)
+{
+    char buf[1024];
+    const char *v[64];
+    if (!list)
+        return POLICY_SCOPES_ALL;
+    snprintf(buf, sizeof(buf), "%s", list);
+    size_t n = split_groups(buf, v, 64);
+    return policy_scope_mask(v, n);
+}
+
 static int cmd_explain(struct opts *o)
 {
-    char err[512], user[1024], *groups = NULL, *namebuf = NULL, *text = NULL;
-    const char *glist[MAX_GROUPS];
-    struct policy_subject who = {0};
+    char err[512], user[1024], auser[1024], *groups = NULL, *agroups = NULL, *namebuf = NULL,
+                                            *text = NULL;
+    const char *glist[MAX_GROUPS], *aglist[MAX_GROUPS];
+    struct policy_subject who = {0}, actor = {0};
+    bool obo = o->actor || o->scopes;
     struct policy_object obj;
     enum policy_priv priv;
     struct policy_decision d;
@@ -219,12 +246,20 @@ static int cmd_explain(struct opts *o)
     if (o->npaths == 0 || !o->user || !o->privilege || !o->on_type)
         return usage_error("explain needs --policy, --user, --privilege and --on");
     if (parse_subject(o->user, &who, user, sizeof(user), err, sizeof(err)) < 0 ||
-        parse_priv(o->privilege, &priv, err, sizeof(err)) < 0)
+        parse_priv(o->privilege, &priv, err, sizeof(err)) < 0 ||
+        (o->actor && parse_subject(o->actor, &actor, auser, sizeof(auser), err, sizeof(err)) < 0))
         goto bad;
+    if (o->actor_groups && !o->actor) {
+        snprintf(err, sizeof(err), "--actor-groups needs --actor");
+        goto bad;
+    }
     namebuf = malloc(strlen(o->on_name) + 1);
     groups = o->groups ? strdup(o->groups) : NULL;
-    if (!namebuf || (o->groups && !groups))
+    agroups = o->actor_groups ? strdup(o->actor_groups) : NULL;
+    if (!namebuf || (o->groups && !groups) || (o->actor_groups && !agroups))
         goto out;
+    actor.ngroups = split_groups(agroups, aglist, MAX_GROUPS);
+    actor.groups = aglist;
     if (parse_target(o->on_type, o->on_name, namebuf, &obj, err, sizeof(err)) < 0)
         goto bad;
     if (o->owner) {
@@ -238,12 +273,25 @@ static int cmd_explain(struct opts *o)
         rc = 1;
         goto out;
     }
-    size_t need = policy_explain(s, &who, priv, &obj, NULL, 0, &d);
-    text = malloc(need + 1);
-    if (text) {
-        policy_explain(s, &who, priv, &obj, text, need + 1, &d);
-        fputs(text, stdout);
-        rc = d.reason == POLICY_REASON_INVALID ? 2 : d.allowed ? 0 : 1;
+    if (obo) {
+        struct policy_obo_decision od;
+        const struct policy_subject *act = o->actor ? &actor : NULL;
+        uint32_t sm = scope_mask_of(o->scopes);
+        size_t need = policy_explain_obo(s, &who, act, sm, priv, &obj, NULL, 0, &od);
+        text = malloc(need + 1);
+        if (text) {
+            policy_explain_obo(s, &who, act, sm, priv, &obj, text, need + 1, &od);
+            fputs(text, stdout);
+            rc = od.side == POLICY_OBO_INVALID ? 2 : od.allowed ? 0 : 1;
+        }
+    } else {
+        size_t need = policy_explain(s, &who, priv, &obj, NULL, 0, &d);
+        text = malloc(need + 1);
+        if (text) {
+            policy_explain(s, &who, priv, &obj, text, need + 1, &d);
+            fputs(text, stdout);
+            rc = d.reason == POLICY_REASON_INVALID ? 2 : d.allowed ? 0 : 1;
+        }
     }
     policy_snapshot_unref(s);
     goto out;
@@ -252,6 +300,7 @@ bad:
 out:
     free(text);
     free(groups);
+    free(agroups);
     free(namebuf);
     return rc;
 }
@@ -293,29 +342,68 @@ static void print_indented(const char *text)
     }
 }
 
-/* One table row: expect subject groups privilege TYPE NAME [owner=PRINCIPAL]. Returns 0 pass,
+#define ROW_OPTIONS "[owner=PRINCIPAL] [actor=PRINCIPAL] [actor-groups=G1,G2] [scopes=S1,S2]"
+
+/* deny:SIDE expectations of on-behalf-of rows (policy_obo_side_name). */
+static int deny_side(const char *expect, enum policy_obo_side *side)
+{
+    if (strncasecmp(expect, "deny:", 5) != 0)
+        return 0;
+    for (int k = POLICY_OBO_NO_DELEGATION; k < POLICY_OBO_INVALID; k++)
+        if (!strcmp(expect + 5, policy_obo_side_name((enum policy_obo_side)k))) {
+            *side = (enum policy_obo_side)k;
+            return 1;
+        }
+    return -1;
+}
+
+/* One table row: expect subject groups privilege TYPE NAME [options]. Returns 0 pass,
  * 1 mismatch, 2 malformed row. */
 static int run_row(const struct policy_snapshot *s, const char *file, unsigned lineno, char **f,
                    size_t nf)
 {
-    char err[512], user[1024], namebuf[4096], text[16384];
-    const char *glist[MAX_GROUPS];
-    struct policy_subject who = {0};
+    char err[512], user[1024], auser[1024], namebuf[4096], text[16384];
+    const char *glist[MAX_GROUPS], *aglist[MAX_GROUPS];
+    struct policy_subject who = {0}, actor = {0};
     struct policy_object obj;
     enum policy_priv priv;
     struct policy_decision d;
     const char *expect = f[0];
+    const char *owner = NULL, *act = NULL, *agroups = NULL, *scopes = NULL;
     bool want_allow = !strcasecmp(expect, "allow"), want_admin = !strcasecmp(expect, "admin");
-    if (nf < 6 || nf > 7) {
+    enum policy_obo_side want_side = POLICY_OBO_OK;
+    int ds = deny_side(expect, &want_side);
+    if (nf < 6) {
         fprintf(stderr,
-                "%s:%u: expected: allow|deny|admin SUBJECT GROUPS PRIVILEGE TYPE NAME "
-                "[owner=PRINCIPAL]\n",
-                file, lineno);
+                "%s:%u: expected: allow|deny|deny:SIDE|admin SUBJECT GROUPS PRIVILEGE TYPE NAME "
+                "%s\n",
+                file, lineno, ROW_OPTIONS);
         return 2;
     }
-    if (!want_allow && !want_admin && strcasecmp(expect, "deny")) {
-        fprintf(stderr, "%s:%u: expectation must be allow, deny or admin, not '%s'\n", file, lineno,
-                expect);
+    if (ds < 0 || (!want_allow && !want_admin && !ds && strcasecmp(expect, "deny"))) {
+        fprintf(stderr,
+                "%s:%u: expectation must be allow, deny, admin or deny:SIDE (no-delegation, "
+                "limit, scope, subject), not '%s'\n",
+                file, lineno, expect);
+        return 2;
+    }
+    for (size_t i = 6; i < nf; i++) {
+        static const char *const keys[] = {"owner=", "actor=", "actor-groups=", "scopes="};
+        const char **slots[] = {&owner, &act, &agroups, &scopes};
+        size_t k = 0;
+        while (k < 4 && strncmp(f[i], keys[k], strlen(keys[k])) != 0)
+            k++;
+        if (k == 4 || *slots[k]) {
+            fprintf(stderr, "%s:%u: unknown or repeated option '%s' (options: %s)\n", file, lineno,
+                    f[i], ROW_OPTIONS);
+            return 2;
+        }
+        *slots[k] = f[i] + strlen(keys[k]);
+    }
+    bool obo = act || scopes || ds;
+    if ((agroups && !act) ||
+        (act && parse_subject(act, &actor, auser, sizeof(auser), err, sizeof(err)) < 0)) {
+        fprintf(stderr, "%s:%u: %s\n", file, lineno, act ? err : "actor-groups= needs actor=");
         return 2;
     }
     if (strlen(f[5]) >= sizeof(namebuf) ||
@@ -326,16 +414,39 @@ static int run_row(const struct policy_snapshot *s, const char *file, unsigned l
                 strlen(f[5]) >= sizeof(namebuf) ? "name too long" : err);
         return 2;
     }
-    if (nf == 7) {
-        if (strncmp(f[6], "owner=", 6) != 0) {
-            fprintf(stderr, "%s:%u: the optional last field is owner=PRINCIPAL\n", file, lineno);
-            return 2;
-        }
-        obj.owner.ptr = f[6] + 6;
-        obj.owner.len = strlen(f[6] + 6);
+    if (owner) {
+        obj.owner.ptr = owner;
+        obj.owner.len = strlen(owner);
     }
     who.ngroups = split_groups(f[2], glist, MAX_GROUPS);
     who.groups = glist;
+    char abuf[1024];
+    snprintf(abuf, sizeof(abuf), "%s", agroups ? agroups : "");
+    actor.ngroups = split_groups(abuf, aglist, MAX_GROUPS);
+    actor.groups = aglist;
+    if (obo) {
+        struct policy_obo_decision od;
+        policy_explain_obo(s, &who, act ? &actor : NULL, scope_mask_of(scopes), priv, &obj, text,
+                           sizeof(text), &od);
+        if (od.side == POLICY_OBO_INVALID) {
+            fprintf(stderr, "%s:%u: invalid query: %s", file, lineno, text);
+            return 2;
+        }
+        bool got_admin = od.allowed && od.subject.reason == POLICY_REASON_ADMIN;
+        bool pass = want_admin   ? got_admin
+                    : want_allow ? (od.allowed && !got_admin)
+                    : ds         ? (!od.allowed && od.side == want_side)
+                                 : !od.allowed;
+        if (pass)
+            return 0;
+        printf("%s:%u: MISMATCH: expected %s, got %s%s\n", file, lineno, expect,
+               got_admin    ? "admin"
+               : od.allowed ? "allow"
+                            : "deny:",
+               od.allowed ? "" : policy_obo_side_name(od.side));
+        print_indented(text);
+        return 1;
+    }
     policy_explain(s, &who, priv, &obj, text, sizeof(text), &d);
     if (d.reason == POLICY_REASON_INVALID) {
         fprintf(stderr, "%s:%u: invalid query: %s", file, lineno, text);
@@ -365,10 +476,10 @@ static int run_table(const struct policy_snapshot *s, const char *file, size_t *
         return 2;
     }
     while (getline(&line, &cap, fp) >= 0) {
-        char *f[8];
+        char *f[12];
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
-        size_t nf = split_fields(line, f, 8);
+        size_t nf = split_fields(line, f, 12);
         if (nf == 0)
             continue;
         int r = run_row(s, file, lineno, f, nf);
@@ -530,7 +641,32 @@ static int cmd_grants(struct opts *o)
                w.source.line, inherited ? "  (owner of a parent)" : "", via);
         shown++;
     }
-    printf("%zu row(s); policy version %.12s\n", shown, policy_snapshot_version(s));
+    size_t nd = 0;
+    for (size_t i = 0; i < policy_snapshot_delegation_count(s); i++) {
+        struct policy_delegation_info di;
+        bool inherited = false;
+        char via[300] = "", via2[300] = "", privs[300];
+        policy_snapshot_delegation(s, i, &di);
+        if (o->on_type && !di.everywhere &&
+            !covers(di.kind, di.catalog, di.schema, di.name, &target, &inherited))
+            continue;
+        if (o->principal &&
+            !holder_matches(s, o, pk, pname, glist, ng, di.actor, via, sizeof(via)) &&
+            !holder_matches(s, o, pk, pname, glist, ng, di.subject, via2, sizeof(via2)))
+            continue;
+        if (nd++ == 0)
+            printf("%-32s %-32s %-40s %s\n", "DELEGATION TO (ACTOR)", "FOR (SUBJECT)", "ON",
+                   "LIMIT / SOURCE");
+        if (di.everywhere)
+            snprintf(sec, sizeof(sec), "everywhere");
+        else
+            print_securable(di.kind, di.catalog, di.schema, di.name, sec, sizeof(sec));
+        policy_privs_format(di.mask, false, privs, sizeof(privs));
+        printf("%-32s %-32s %-40s %s  %s:%u%s%s%s\n", di.actor, di.subject, sec, privs,
+               di.source.file, di.source.line, inherited ? "  (inherited)" : "", via, via2);
+    }
+    printf("%zu row(s), %zu delegation(s); policy version %.12s\n", shown, nd,
+           policy_snapshot_version(s));
     policy_snapshot_unref(s);
     rc = 0;
     goto out;

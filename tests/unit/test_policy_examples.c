@@ -1,7 +1,8 @@
 /*
  * The example policies in policies/ and their table of expected decisions, run through the
  * wardenctl policy commands (gateway/tools/ctl_policy.c): `check` must pass, `test` must pass
- * every row, and a deliberately wrong expectation must fail with exit status 1.
+ * every row (on-behalf-of rows with actor=/scopes= and deny:SIDE included), and a deliberately
+ * wrong expectation must fail with exit status 1.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -62,6 +63,97 @@ static void test_mismatch_fails(void **state)
     unlink(path);
 }
 
+static int run_rows(const char *rows)
+{
+    char path[] = "/tmp/policy-table-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, rows, strlen(rows)), (ssize_t)strlen(rows));
+    close(fd);
+    char *argv[] = {"test", "--policy", dir, path};
+    int rc = run(4, argv);
+    unlink(path);
+    return rc;
+}
+
+static void test_on_behalf_rows(void **state)
+{
+    /* The side must match: a limit denial is not a scope denial. */
+    assert_int_equal(run_rows("deny:limit alice@acme.example risk CREATE_MODEL_VERSION MODEL "
+                              "risk.fraud.scorer actor=sp:notebook-assistant\n"),
+                     0);
+    assert_int_equal(run_rows("deny:scope alice@acme.example risk CREATE_MODEL_VERSION MODEL "
+                              "risk.fraud.scorer actor=sp:notebook-assistant\n"),
+                     1);
+    assert_int_equal(run_rows("allow alice@acme.example risk READ EXPERIMENT risk.fraud.training "
+                              "actor=sp:nobody\n"),
+                     1);
+    assert_int_equal(run_rows("deny alice@acme.example risk READ EXPERIMENT risk.fraud.training "
+                              "actor=sp:nobody actor-groups=x,y\n"),
+                     0);
+    /* Malformed: unknown side, unknown or repeated option, actor-groups without actor. */
+    assert_int_equal(run_rows("deny:maybe alice@acme.example risk READ EXPERIMENT r.f.t "
+                              "actor=sp:x\n"),
+                     2);
+    assert_int_equal(run_rows("deny alice@acme.example risk READ EXPERIMENT r.f.t agent=sp:x\n"),
+                     2);
+    assert_int_equal(run_rows("deny alice@acme.example risk READ EXPERIMENT r.f.t actor=sp:x "
+                              "actor=sp:y\n"),
+                     2);
+    assert_int_equal(run_rows("deny alice@acme.example risk READ EXPERIMENT r.f.t "
+                              "actor-groups=a\n"),
+                     2);
+    assert_int_equal(run_rows("deny alice@acme.example risk READ EXPERIMENT r.f.t "
+                              "actor=group:g\n"),
+                     2);
+    /* explain on behalf of: exit 0 allow, 1 deny. */
+    char *allow[] = {"explain",
+                     "--policy",
+                     dir,
+                     "--user",
+                     "alice@acme.example",
+                     "--groups",
+                     "risk",
+                     "--privilege",
+                     "MODIFY",
+                     "--on",
+                     "EXPERIMENT",
+                     "risk.fraud.training",
+                     "--actor",
+                     "sp:notebook-assistant"};
+    assert_int_equal(run(14, allow), 0);
+    char *deny[] = {"explain",
+                    "--policy",
+                    dir,
+                    "--user",
+                    "alice@acme.example",
+                    "--groups",
+                    "risk",
+                    "--privilege",
+                    "MODIFY",
+                    "--on",
+                    "EXPERIMENT",
+                    "risk.fraud.training",
+                    "--actor",
+                    "sp:notebook-assistant",
+                    "--scopes",
+                    "mlflow:read"};
+    assert_int_equal(run(16, deny), 1);
+    char *scoped[] = {
+        "explain",  "--policy",    dir,    "--user", "alice@acme.example", "--groups",
+        "risk",     "--privilege", "READ", "--on",   "EXPERIMENT",         "risk.fraud.training",
+        "--scopes", "mlflow:read"};
+    assert_int_equal(run(14, scoped), 0);
+    char *lonely[] = {"explain",        "--policy", dir,    "--user",     "alice@acme.example",
+                      "--privilege",    "READ",     "--on", "EXPERIMENT", "risk.fraud.training",
+                      "--actor-groups", "g"};
+    assert_int_equal(run(12, lonely), 2);
+    char *grants[] = {"grants", "--policy", dir, "--principal", "sp:notebook-assistant"};
+    assert_int_equal(run(5, grants), 0);
+    char *on[] = {"grants", "--policy", dir, "--on", "SCHEMA", "risk.fraud"};
+    assert_int_equal(run(6, on), 0);
+}
+
 static void test_explain_and_grants(void **state)
 {
     char *allow[] = {"explain",     "--policy", dir,    "--user", "sp:fraud-scorer",
@@ -101,11 +193,9 @@ static void test_check_reports_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_check),
-        cmocka_unit_test(test_expected_table),
-        cmocka_unit_test(test_mismatch_fails),
-        cmocka_unit_test(test_explain_and_grants),
-        cmocka_unit_test(test_check_reports_errors),
+        cmocka_unit_test(test_check),          cmocka_unit_test(test_expected_table),
+        cmocka_unit_test(test_mismatch_fails), cmocka_unit_test(test_explain_and_grants),
+        cmocka_unit_test(test_on_behalf_rows), cmocka_unit_test(test_check_reports_errors),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
