@@ -1,42 +1,68 @@
 /*
- * resolve: see resolve.h. A look-up is a job: one subrequest, any number of waiters. Jobs in
- * flight are kept in a short list per worker (a few at a time in practice), so identical
- * concurrent look-ups share one upstream request. Answers are read by mlflow/lookup.
+ * resolve: see resolve.h. mlflow/rcache holds the answers and the waiters of look-ups in
+ * flight (coalescing); a job is the one subrequest of a look-up on the wire; mlflow/lookup
+ * says what to ask and reads the answer.
  */
 #include "net/resolve.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include "admin/metrics.h"
 #include "mlflow/lookup.h"
+#include "mlflow/rcache.h"
 #include "net/subreq.h"
 #include "net/worker.h"
 #include "util/log.h"
 
 struct resolve_wait {
-    struct job *job;
-    struct resolve_wait *prev, *next;
+    struct rcache_waiter w; /* first: rcache links it */
     resolve_fn fn;
     void *arg;
+    struct resolve_cache *cache;
 };
 
+/* One look-up on the wire; rcache remembers it is in flight and holds the waiters. */
 struct job {
     struct resolve_cache *cache;
     struct job *prev, *next;
     enum route_object kind;
     char *id;
     struct subreq *sub;
-    struct resolve_wait *waiters;
 };
 
 struct resolve_cache {
-    struct job *jobs; /* look-ups in flight */
+    struct rcache *rc;
+    struct job *jobs;  /* look-ups on the wire, for shutdown */
+    char err[200];     /* why the last look-up failed, for the waiters' messages */
+    const char **exps; /* storage of the dataset view handed out by the last call */
+    size_t exps_cap;
 };
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct resolve_cache *resolve_cache_new(void)
 {
-    return calloc(1, sizeof(struct resolve_cache));
+    struct resolve_cache *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    struct rcache_conf conf;
+    rcache_conf_default(&conf);
+    char err[160];
+    c->rc = rcache_new(&conf, err, sizeof(err));
+    if (!c->rc) {
+        log_error("look-up cache: %s", err);
+        free(c);
+        return NULL;
+    }
+    return c;
 }
 
 static void job_free(struct job *j)
@@ -57,15 +83,11 @@ void resolve_cache_free(struct resolve_cache *c)
     if (!c)
         return;
     while (c->jobs) {
-        struct job *j = c->jobs;
-        subreq_cancel(j->sub);
-        while (j->waiters) {
-            struct resolve_wait *wt = j->waiters;
-            j->waiters = wt->next;
-            free(wt);
-        }
-        job_free(j);
+        subreq_cancel(c->jobs->sub);
+        job_free(c->jobs);
     }
+    rcache_free(c->rc); /* waiters belong to requests, which are freed with their connections */
+    free(c->exps);
     free(c);
 }
 
@@ -74,72 +96,76 @@ bool resolve_supported(enum route_object kind)
     return lookup_supported(kind);
 }
 
-/* The caller-facing view of lookup facts; storage for the dataset's pointer array. */
-struct view {
-    struct resolve_facts f;
-    const char **exps;
-};
-
-static int view_of(const struct lookup_facts *lf, struct view *v)
+/* The caller-facing view of cached facts (valid until the next call into the cache). */
+static int view_of(struct resolve_cache *c, const struct lookup_facts *lf, struct resolve_facts *v)
 {
     memset(v, 0, sizeof(*v));
-    v->f.experiment_id = lf->has_experiment ? lf->experiment_id : "";
-    v->f.name = lf->name ? lf->name : "";
-    v->f.owner = lf->owner ? lf->owner : "";
-    v->f.owner_tagged = lf->owner_tagged;
+    v->experiment_id = lf->has_experiment ? lf->experiment_id : "";
+    v->name = lf->name ? lf->name : "";
+    v->owner = lf->owner ? lf->owner : "";
+    v->owner_tagged = lf->owner_tagged;
     if (lf->nexperiments > 0) {
-        v->exps = calloc(lf->nexperiments, sizeof(*v->exps));
-        if (!v->exps)
-            return -1;
+        if (lf->nexperiments > c->exps_cap) {
+            const char **n = realloc(c->exps, lf->nexperiments * sizeof(*n));
+            if (!n)
+                return -1;
+            c->exps = n;
+            c->exps_cap = lf->nexperiments;
+        }
         for (size_t i = 0; i < lf->nexperiments; i++)
-            v->exps[i] = lf->experiments[i];
-        v->f.experiment_ids = v->exps;
-        v->f.nexperiment_ids = lf->nexperiments;
+            c->exps[i] = lf->experiments[i];
+        v->experiment_ids = c->exps;
+        v->nexperiment_ids = lf->nexperiments;
     }
     return 0;
+}
+
+static void wake(void *arg, enum lookup_status st, const struct lookup_facts *facts)
+{
+    struct resolve_wait *wt = arg;
+    struct resolve_cache *c = wt->cache;
+    resolve_fn fn = wt->fn;
+    void *farg = wt->arg;
+    free(wt);
+    struct resolve_facts v;
+    enum resolve_rc rc = st == LOOKUP_FOUND       ? RESOLVE_OK
+                         : st == LOOKUP_NOT_FOUND ? RESOLVE_NOT_FOUND
+                                                  : RESOLVE_ERROR;
+    if (rc == RESOLVE_OK && (!facts || view_of(c, facts, &v) < 0)) {
+        rc = RESOLVE_ERROR;
+        snprintf(c->err, sizeof(c->err), "out of memory");
+    }
+    fn(farg, rc, rc == RESOLVE_OK ? &v : NULL, rc == RESOLVE_ERROR ? c->err : "");
 }
 
 static void on_answer(void *arg, int status, const char *body, size_t len, const char *err)
 {
     struct job *j = arg;
+    struct resolve_cache *c = j->cache;
     j->sub = NULL;
     struct lookup_facts lf;
     lookup_facts_init(&lf);
-    char msg[200];
-    enum resolve_rc rc;
+    enum lookup_status ls;
     if (status == 0) {
-        rc = RESOLVE_ERROR;
-        snprintf(msg, sizeof(msg), "%s", err ? err : "upstream failed");
+        ls = LOOKUP_ERROR;
+        snprintf(c->err, sizeof(c->err), "%s", err ? err : "upstream failed");
     } else {
-        enum lookup_status ls =
-            lookup_answer(j->kind, j->id, strlen(j->id), status, body, len, &lf, msg, sizeof(msg));
-        rc = ls == LOOKUP_FOUND       ? RESOLVE_OK
-             : ls == LOOKUP_NOT_FOUND ? RESOLVE_NOT_FOUND
-                                      : RESOLVE_ERROR;
-        if (rc == RESOLVE_ERROR)
+        ls = lookup_answer(j->kind, j->id, strlen(j->id), status, body, len, &lf, c->err,
+                           sizeof(c->err));
+        if (ls == LOOKUP_ERROR)
             log_warn("look-up of %s %s failed: HTTP %d: %s", route_object_name(j->kind), j->id,
-                     status, msg);
+                     status, c->err);
     }
-    struct view v;
-    memset(&v, 0, sizeof(v));
-    if (rc == RESOLVE_OK && view_of(&lf, &v) < 0) {
-        rc = RESOLVE_ERROR;
-        snprintf(msg, sizeof(msg), "out of memory");
-    }
-    /* Every waiter gets the outcome; the job is unlinked first so a callback that asks again
-     * starts a fresh look-up instead of joining this finished one. */
-    struct resolve_wait *ws = j->waiters;
-    j->waiters = NULL;
+    /* Unlinked first: a woken request that asks again must not find this finished job. */
+    enum route_object kind = j->kind;
+    char *id = j->id;
+    j->id = NULL;
     job_free(j);
-    while (ws) {
-        struct resolve_wait *wt = ws;
-        ws = wt->next;
-        resolve_fn fn = wt->fn;
-        void *warg = wt->arg;
-        free(wt);
-        fn(warg, rc, rc == RESOLVE_OK ? &v.f : NULL, msg);
-    }
-    free(v.exps);
+    if (ls == LOOKUP_FOUND)
+        rcache_fill(c->rc, kind, id, strlen(id), now_ms(), &lf);
+    else
+        rcache_fail(c->rc, kind, id, strlen(id), ls);
+    free(id);
     lookup_facts_clear(&lf);
 }
 
@@ -148,53 +174,68 @@ enum resolve_rc resolve_get(struct worker *w, enum route_object kind, const char
                             void *arg, struct resolve_wait **wait, char *err, size_t errlen)
 {
     struct resolve_cache *c = w->resolve;
-    (void)out;
     *wait = NULL;
-    struct job *j;
-    for (j = c->jobs; j; j = j->next)
-        if (j->kind == kind && strcmp(j->id, id) == 0)
-            break;
-    if (!j) {
-        char target[LOOKUP_TARGET_MAX];
-        size_t tlen;
-        if (lookup_request(kind, id, strlen(id), target, sizeof(target), &tlen, err, errlen) < 0)
-            return RESOLVE_NOT_FOUND; /* an id that cannot name an object */
-        j = calloc(1, sizeof(*j));
-        if (!j || !(j->id = strdup(id))) {
-            free(j);
+    size_t idlen = strlen(id);
+    int64_t now = now_ms();
+    const struct lookup_facts *facts = NULL;
+    struct resolve_wait *wt = calloc(1, sizeof(*wt));
+    if (!wt) {
+        snprintf(err, errlen, "out of memory");
+        return RESOLVE_ERROR;
+    }
+    wt->fn = fn;
+    wt->arg = arg;
+    wt->cache = c;
+    enum rcache_result r = rcache_get(c->rc, kind, id, idlen, now, &facts, &wt->w, wake, wt);
+    if (r == RCACHE_HIT) {
+        free(wt);
+        atomic_fetch_add_explicit(&g_metrics.lookup_cache_hits, 1, memory_order_relaxed);
+        if (view_of(c, facts, out) < 0) {
             snprintf(err, errlen, "out of memory");
             return RESOLVE_ERROR;
         }
+        return RESOLVE_OK;
+    }
+    if (r == RCACHE_WAITING) {
+        *wait = wt;
+        return RESOLVE_PENDING;
+    }
+    /* MISS: this request performs the look-up; it then waits like any other. */
+    char target[LOOKUP_TARGET_MAX];
+    size_t tlen;
+    if (lookup_request(kind, id, idlen, target, sizeof(target), &tlen, err, errlen) < 0) {
+        rcache_fail(c->rc, kind, id, idlen, LOOKUP_NOT_FOUND);
+        free(wt);
+        return RESOLVE_NOT_FOUND; /* an id that cannot name an object */
+    }
+    struct job *j = calloc(1, sizeof(*j));
+    if (j)
+        j->id = strdup(id);
+    if (j && j->id) {
         j->cache = c;
         j->kind = kind;
-        j->sub = subreq_start(w, "GET", target, NULL, 0, request_id, on_answer, j);
-        if (!j->sub) {
-            free(j->id);
-            free(j);
-            snprintf(err, errlen, "no upstream connection available");
-            return RESOLVE_ERROR;
-        }
         j->next = c->jobs;
         if (c->jobs)
             c->jobs->prev = j;
         c->jobs = j;
+        j->sub = subreq_start(w, "GET", target, NULL, 0, request_id, on_answer, j);
     }
-    struct resolve_wait *wt = calloc(1, sizeof(*wt));
-    if (!wt) {
-        snprintf(err, errlen, "out of memory");
-        if (!j->waiters) {
-            subreq_cancel(j->sub);
+    if (!j || !j->id || !j->sub) {
+        if (j && j->id)
             job_free(j);
-        }
+        else if (j)
+            free(j);
+        rcache_fail(c->rc, kind, id, idlen, LOOKUP_ERROR);
+        free(wt);
+        snprintf(err, errlen, "no upstream connection available for the look-up");
         return RESOLVE_ERROR;
     }
-    wt->job = j;
-    wt->fn = fn;
-    wt->arg = arg;
-    wt->next = j->waiters;
-    if (j->waiters)
-        j->waiters->prev = wt;
-    j->waiters = wt;
+    r = rcache_get(c->rc, kind, id, idlen, now, &facts, &wt->w, wake, wt);
+    if (r != RCACHE_WAITING) { /* cannot happen: the look-up was just registered */
+        free(wt);
+        snprintf(err, errlen, "look-up cache inconsistency");
+        return RESOLVE_ERROR;
+    }
     *wait = wt;
     return RESOLVE_PENDING;
 }
@@ -202,10 +243,20 @@ enum resolve_rc resolve_get(struct worker *w, enum route_object kind, const char
 bool resolve_peek(struct worker *w, enum route_object kind, const char *id,
                   struct resolve_facts *out)
 {
-    (void)w;
-    (void)kind;
-    (void)id;
-    (void)out;
+    struct resolve_cache *c = w->resolve;
+    const struct lookup_facts *facts = NULL;
+    /* Without a waiter, a key in flight is a MISS that registers nothing; an absent key is
+     * a MISS that opens a flight, which this caller will not fill: close it at once (it has
+     * no waiters, so failing it wakes nobody). */
+    struct rcache_stats before, after;
+    rcache_stats(c->rc, &before);
+    size_t len = strlen(id);
+    enum rcache_result r = rcache_get(c->rc, kind, id, len, now_ms(), &facts, NULL, NULL, NULL);
+    if (r == RCACHE_HIT)
+        return view_of(c, facts, out) == 0;
+    rcache_stats(c->rc, &after);
+    if (after.flights > before.flights)
+        rcache_fail(c->rc, kind, id, len, LOOKUP_ERROR);
     return false;
 }
 
@@ -214,21 +265,11 @@ void resolve_cancel(struct worker *w, struct resolve_wait *wt)
     (void)w;
     if (!wt)
         return;
-    struct job *j = wt->job;
-    if (wt->prev)
-        wt->prev->next = wt->next;
-    else
-        j->waiters = wt->next;
-    if (wt->next)
-        wt->next->prev = wt->prev;
+    rcache_cancel(&wt->w);
     free(wt);
-    /* The look-up itself runs on: its answer is cheap to take and others may ask soon. When
-     * nobody waits any more it is simply dropped on arrival. */
 }
 
 void resolve_invalidate(struct worker *w, enum route_object kind, const char *id)
 {
-    (void)w;
-    (void)kind;
-    (void)id;
+    rcache_invalidate(w->resolve->rc, kind, id, strlen(id));
 }
