@@ -15,6 +15,38 @@ import time
 DEFAULT_HEADERS = []
 
 
+# Real MLflow routes for tests that exercise the proxy rather than a route (Warden answers 404
+# to a path outside its route table). The test credential is in the policy's admin group, so
+# these are forwarded without a look-up to whatever upstream the test runs.
+def art(name="x", exp="0"):
+    """The artifact proxy route (downloadArtifact for GET/HEAD, uploadArtifact for PUT, streamed
+    body): /api/2.0/mlflow-artifacts/artifacts/<exp>/<name>."""
+    return "/api/2.0/mlflow-artifacts/artifacts/%s/%s" % (exp, name)
+
+
+def upload(name="x", run="r1"):
+    """The UI's artifact upload (POST, body streamed to MLflow unparsed)."""
+    return "/ajax-api/2.0/mlflow/upload-artifact?run_uuid=%s&path=%s" % (run, name)
+
+
+def padded(target, length):
+    """`target` with a `pad` query parameter that makes it exactly `length` bytes long."""
+    sep = "&" if "?" in target else "?"
+    fill = length - len(target) - len(sep) - len("pad=")
+    assert fill >= 0, (target, length)
+    return target + sep + "pad=" + "a" * fill
+
+
+LOG_METRIC = "/api/2.0/mlflow/runs/log-metric"
+
+
+def log_metric_body(run_id="r1", key="m", value=1.5, timestamp=1):
+    """A valid JSON body for runs/log-metric (a JSON route: Warden reads it whole, checks it
+    against MLflow's message and forwards its canonical serialisation)."""
+    return json.dumps({"run_id": run_id, "key": key, "value": value, "timestamp": timestamp},
+                      separators=(",", ":")).encode()
+
+
 def host_auth(host="localhost"):
     """b"Host: ...\\r\\n" plus the default credential lines, for hand-written requests."""
     return ("Host: %s\r\n" % host + "".join("%s: %s\r\n" % hv for hv in DEFAULT_HEADERS)).encode("latin-1")

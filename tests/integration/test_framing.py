@@ -23,10 +23,16 @@ import pytest
 from conftest import Warden, SANITIZED
 from echo_upstream import EchoUpstream
 import httpraw
-from httpraw import req
+from httpraw import req, art, upload, padded
 
 SETTLE = 0.5 if SANITIZED else 0.25  # time for stray bytes to reach the echo upstream
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Warden routes every authenticated request through the MLflow route table (404 for anything
+# else). Requests with a body use the UI artifact upload, whose body is streamed to MLflow
+# unparsed, so the bytes the echo upstream records are the client's body re-framed; requests
+# without one use the artifact proxy download. Hand-written request bytes without a
+# credential keep a made-up path: they are refused before authentication and routing.
+UPLOAD = upload()
 
 
 @pytest.fixture(scope="module")
@@ -128,32 +134,32 @@ HIDDEN = b"GET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"
 
 # --- S1 CL.TE / TE.CL -----------------------------------------------------------------------
 S1 = {
-    "cl-then-te": req("POST", "/x", [("Content-Length", str(5 + len(HIDDEN))),
+    "cl-then-te": req("POST", UPLOAD, [("Content-Length", str(5 + len(HIDDEN))),
                                      ("Transfer-Encoding", "chunked")], b"0\r\n\r\n" + HIDDEN),
-    "te-then-cl": req("POST", "/x", [("Transfer-Encoding", "chunked"), ("Content-Length", "4")],
+    "te-then-cl": req("POST", UPLOAD, [("Transfer-Encoding", "chunked"), ("Content-Length", "4")],
                       b"5c\r\n" + HIDDEN + b"\r\n0\r\n\r\n"),
-    "cl0-te": req("POST", "/x", [("Content-Length", "0"), ("Transfer-Encoding", "chunked")],
+    "cl0-te": req("POST", UPLOAD, [("Content-Length", "0"), ("Transfer-Encoding", "chunked")],
                   b"0\r\n\r\n"),
 }
 
 # --- S2 TE obfuscation ----------------------------------------------------------------------
 CHUNKED_BODY = b"5\r\nhello\r\n0\r\n\r\n"
 S2 = {
-    "xchunked": req("POST", "/x", [("Transfer-Encoding", "xchunked")], CHUNKED_BODY),
-    "chunked-identity": req("POST", "/x", [("Transfer-Encoding", "chunked, identity")], CHUNKED_BODY),
-    "identity-chunked": req("POST", "/x", [("Transfer-Encoding", "identity, chunked")], CHUNKED_BODY),
-    "quoted": req("POST", "/x", [("Transfer-Encoding", '"chunked"')], CHUNKED_BODY),
-    "vtab": req("POST", "/x", [("Transfer-Encoding", "chunked\x0b")], CHUNKED_BODY),
+    "xchunked": req("POST", UPLOAD, [("Transfer-Encoding", "xchunked")], CHUNKED_BODY),
+    "chunked-identity": req("POST", UPLOAD, [("Transfer-Encoding", "chunked, identity")], CHUNKED_BODY),
+    "identity-chunked": req("POST", UPLOAD, [("Transfer-Encoding", "identity, chunked")], CHUNKED_BODY),
+    "quoted": req("POST", UPLOAD, [("Transfer-Encoding", '"chunked"')], CHUNKED_BODY),
+    "vtab": req("POST", UPLOAD, [("Transfer-Encoding", "chunked\x0b")], CHUNKED_BODY),
     "htab-before-value": b"POST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding:\tchunked\r\n\r\n"
     + CHUNKED_BODY,
     "space-before-colon": b"POST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding : chunked\r\n\r\n"
     + CHUNKED_BODY,
-    "twice-different": req("POST", "/x", [("Transfer-Encoding", "chunked"),
+    "twice-different": req("POST", UPLOAD, [("Transfer-Encoding", "chunked"),
                                           ("Transfer-encoding", "identity")], CHUNKED_BODY),
-    "twice-same": req("POST", "/x", [("Transfer-Encoding", "chunked"),
+    "twice-same": req("POST", UPLOAD, [("Transfer-Encoding", "chunked"),
                                      ("Transfer-Encoding", "chunked")], CHUNKED_BODY),
-    "gzip-chunked": req("POST", "/x", [("Transfer-Encoding", "gzip, chunked")], CHUNKED_BODY),
-    "with-params": req("POST", "/x", [("Transfer-Encoding", "chunked;q=1")], CHUNKED_BODY),
+    "gzip-chunked": req("POST", UPLOAD, [("Transfer-Encoding", "gzip, chunked")], CHUNKED_BODY),
+    "with-params": req("POST", UPLOAD, [("Transfer-Encoding", "chunked;q=1")], CHUNKED_BODY),
 }
 
 # --- S3 obs-fold ----------------------------------------------------------------------------
@@ -166,27 +172,27 @@ S3 = {
 
 # --- S4 duplicate Content-Length --------------------------------------------------------------
 S4 = {
-    "same": req("POST", "/x", [("Content-Length", "5"), ("Content-Length", "5")], b"hello"),
-    "different": req("POST", "/x", [("Content-Length", "3"), ("Content-Length", "5")], b"hello"),
-    "list": req("POST", "/x", [("Content-Length", "5, 5")], b"hello"),
+    "same": req("POST", UPLOAD, [("Content-Length", "5"), ("Content-Length", "5")], b"hello"),
+    "different": req("POST", UPLOAD, [("Content-Length", "3"), ("Content-Length", "5")], b"hello"),
+    "list": req("POST", UPLOAD, [("Content-Length", "5, 5")], b"hello"),
 }
 
 # --- S5 Content-Length forms ----------------------------------------------------------------
 S5 = {
-    "plus": req("POST", "/x", [("Content-Length", "+5")], b"hello"),
+    "plus": req("POST", UPLOAD, [("Content-Length", "+5")], b"hello"),
     "leading-space": b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length:  5\r\n\r\nhello",
     "tab": b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length:\t5\r\n\r\nhello",
-    "leading-zero": req("POST", "/x", [("Content-Length", "05")], b"hello"),
-    "hex": req("POST", "/x", [("Content-Length", "0x5")], b"hello"),
-    "negative": req("POST", "/x", [("Content-Length", "-1")], b"hello"),
-    "huge": req("POST", "/x", [("Content-Length", "99999999999999999999")], b"hello"),
+    "leading-zero": req("POST", UPLOAD, [("Content-Length", "05")], b"hello"),
+    "hex": req("POST", UPLOAD, [("Content-Length", "0x5")], b"hello"),
+    "negative": req("POST", UPLOAD, [("Content-Length", "-1")], b"hello"),
+    "huge": req("POST", UPLOAD, [("Content-Length", "99999999999999999999")], b"hello"),
     "empty": b"POST /x HTTP/1.1\r\nHost: localhost\r\nContent-Length:\r\n\r\nhello",
-    "trailing-garbage": req("POST", "/x", [("Content-Length", "5x")], b"hello"),
+    "trailing-garbage": req("POST", UPLOAD, [("Content-Length", "5x")], b"hello"),
 }
 
 
 def chunked(size_line, rest=b"hello\r\n0\r\n\r\n"):
-    return req("POST", "/x", [("Transfer-Encoding", "chunked")], size_line + b"\r\n" + rest)
+    return req("POST", UPLOAD, [("Transfer-Encoding", "chunked")], size_line + b"\r\n" + rest)
 
 
 # --- S6 chunk sizes (body-level) --------------------------------------------------------------
@@ -203,11 +209,11 @@ S6 = {
 
 # --- S7 chunk extensions and trailers --------------------------------------------------------
 S7_REFUSE = {
-    "bare-lf-size-line": req("POST", "/x", [("Transfer-Encoding", "chunked")], b"5\nhello\r\n0\r\n\r\n"),
-    "bare-lf-after-data": req("POST", "/x", [("Transfer-Encoding", "chunked")], b"5\r\nhello\n0\r\n\r\n"),
-    "missing-crlf-after-data": req("POST", "/x", [("Transfer-Encoding", "chunked")],
+    "bare-lf-size-line": req("POST", UPLOAD, [("Transfer-Encoding", "chunked")], b"5\nhello\r\n0\r\n\r\n"),
+    "bare-lf-after-data": req("POST", UPLOAD, [("Transfer-Encoding", "chunked")], b"5\r\nhello\n0\r\n\r\n"),
+    "missing-crlf-after-data": req("POST", UPLOAD, [("Transfer-Encoding", "chunked")],
                                    b"5\r\nhelloX0\r\n\r\n"),
-    "data-longer-than-size": req("POST", "/x", [("Transfer-Encoding", "chunked")],
+    "data-longer-than-size": req("POST", UPLOAD, [("Transfer-Encoding", "chunked")],
                                  b"3\r\nhello\r\n0\r\n\r\n"),
 }
 S7_REFRAME = {  # refuse, or forward re-framed without the extension / trailer
@@ -219,11 +225,11 @@ S7_REFRAME = {  # refuse, or forward re-framed without the extension / trailer
 
 # --- S8 TE on HTTP/1.0, body framing on GET/HEAD ----------------------------------------------
 S8 = {
-    "te-http10": req("POST", "/x", [("Transfer-Encoding", "chunked")], CHUNKED_BODY, version="HTTP/1.0"),
-    "te-get": req("GET", "/x", [("Transfer-Encoding", "chunked")], CHUNKED_BODY),
-    "cl-get": req("GET", "/x", [("Content-Length", "5")], b"hello"),
-    "te-head": req("HEAD", "/x", [("Transfer-Encoding", "chunked")], CHUNKED_BODY),
-    "cl-head": req("HEAD", "/x", [("Content-Length", "5")], b"hello"),
+    "te-http10": req("POST", UPLOAD, [("Transfer-Encoding", "chunked")], CHUNKED_BODY, version="HTTP/1.0"),
+    "te-get": req("GET", art(), [("Transfer-Encoding", "chunked")], CHUNKED_BODY),
+    "cl-get": req("GET", art(), [("Content-Length", "5")], b"hello"),
+    "te-head": req("HEAD", art(), [("Transfer-Encoding", "chunked")], CHUNKED_BODY),
+    "cl-head": req("HEAD", art(), [("Content-Length", "5")], b"hello"),
 }
 
 # --- S9 request line ---------------------------------------------------------------------------
@@ -259,13 +265,13 @@ S10 = {
 
 # --- H4, H5, O4 -------------------------------------------------------------------------------
 H_REFUSE = {
-    "H4-connection-content-length": req("POST", "/x", [("Content-Length", "5"),
+    "H4-connection-content-length": req("POST", UPLOAD, [("Content-Length", "5"),
                                                        ("Connection", "Content-Length")], b"hello"),
-    "H4-connection-transfer-encoding": req("POST", "/x", [("Transfer-Encoding", "chunked"),
+    "H4-connection-transfer-encoding": req("POST", UPLOAD, [("Transfer-Encoding", "chunked"),
                                                           ("Connection", "Transfer-Encoding")], CHUNKED_BODY),
-    "H5-h2c-upgrade": req("GET", "/x", [("Connection", "Upgrade, HTTP2-Settings"), ("Upgrade", "h2c"),
+    "H5-h2c-upgrade": req("GET", art(), [("Connection", "Upgrade, HTTP2-Settings"), ("Upgrade", "h2c"),
                                         ("HTTP2-Settings", "AAMAAABkAAQAAP__")]),
-    "H5-websocket-upgrade": req("GET", "/x", [("Connection", "Upgrade"), ("Upgrade", "websocket"),
+    "H5-websocket-upgrade": req("GET", art(), [("Connection", "Upgrade"), ("Upgrade", "websocket"),
                                               ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
                                               ("Sec-WebSocket-Version", "13")]),
 }
@@ -296,7 +302,7 @@ def test_chunk_level_refusal(we, data):
 def test_chunk_extension_or_trailer_never_forwarded_verbatim(we, name):
     w, echo = we
     body, forbidden = S7_REFRAME[name]
-    data = req("POST", "/x", [("Transfer-Encoding", "chunked")], body)
+    data = req("POST", UPLOAD, [("Transfer-Encoding", "chunked")], body)
     s = httpraw.connect(w.port)
     s.sendall(data)
     r = httpraw.Reader(s)
@@ -317,31 +323,32 @@ def test_S11_refusal_after_valid_request_on_keepalive(we):
     w, echo = we
     s = httpraw.connect(w.port)
     r = httpraw.Reader(s)
-    s.sendall(req("GET", "/first"))
+    s.sendall(req("GET", art("first")))
     assert r.response().status == 200
-    s.sendall(req("POST", "/bad", [("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
+    s.sendall(req("POST", UPLOAD, [("Content-Length", "5"), ("Transfer-Encoding", "chunked")],
                   b"0\r\n\r\n" + HIDDEN))
     resp = r.response()
     _assert_error_shape(resp, 400)
     httpraw.assert_closed(s, r)
     s.close()
     time.sleep(SETTLE)
-    assert [q.target for q in echo.requests()] == ["/first"]
+    assert [q.target for q in echo.requests()] == [art("first")]
     assert echo.garbage() == []
 
 
 def test_S11_smuggled_bytes_never_become_a_request(we):
     """CL.TE with a complete second request hidden in the body: nothing of it reaches upstream."""
     w, echo = we
-    data = S1["cl-then-te"] + req("GET", "/after")
+    data = S1["cl-then-te"] + req("GET", art("after"))
     refused(w, echo, data, 400)
 
 
 def test_S12_content_length_reframed(we):
     w, echo = we
-    ok(w, req("POST", "/upload?a=1", [("Content-Length", "11"), ("Content-Type", "text/plain")], b"hello world"))
+    target = upload("a.txt")
+    ok(w, req("POST", target, [("Content-Length", "11"), ("Content-Type", "text/plain")], b"hello world"))
     q = one_upstream_request(echo)
-    assert q.method == "POST" and q.target == "/upload?a=1"
+    assert q.method == "POST" and q.target == target
     assert bytes(q.body) == b"hello world"
     assert q.header("Content-Length") == ["11"]
     assert q.header("Transfer-Encoding") == []
@@ -356,7 +363,7 @@ def test_S12_content_length_reframed(we):
 def test_S12_chunked_reframed(we, chunks):
     w, echo = we
     body = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in chunks) + b"0\r\n\r\n"
-    ok(w, req("PUT", "/art", [("Transfer-Encoding", "chunked")], body))
+    ok(w, req("PUT", art("art"), [("Transfer-Encoding", "chunked")], body))
     q = one_upstream_request(echo)
     assert bytes(q.body) == b"".join(chunks)
     te = q.header("Transfer-Encoding")
@@ -367,7 +374,7 @@ def test_S12_chunked_reframed(we, chunks):
 
 def test_S12_empty_chunked_body(we):
     w, echo = we
-    ok(w, req("POST", "/e", [("Transfer-Encoding", "chunked")], b"0\r\n\r\n"))
+    ok(w, req("POST", upload("e"), [("Transfer-Encoding", "chunked")], b"0\r\n\r\n"))
     q = one_upstream_request(echo)
     assert bytes(q.body) == b""
 
@@ -375,15 +382,15 @@ def test_S12_empty_chunked_body(we):
 def test_pipelined_requests(we):
     w, echo = we
     s = httpraw.connect(w.port)
-    s.sendall(req("GET", "/one") + req("POST", "/two", [("Content-Length", "3")], b"abc")
-              + req("GET", "/three"))
+    s.sendall(req("GET", art("one")) + req("POST", upload("two"), [("Content-Length", "3")], b"abc")
+              + req("GET", art("three")))
     r = httpraw.Reader(s)
     bodies = [json.loads(r.response().body) for _ in range(3)]
     s.close()
-    assert [b["target"] for b in bodies] == ["/one", "/two", "/three"]
+    assert [b["target"] for b in bodies] == [art("one"), upload("two"), art("three")]
     reqs = echo.wait_requests(3)
     assert [(q.method, q.target, bytes(q.body)) for q in reqs] == [
-        ("GET", "/one", b""), ("POST", "/two", b"abc"), ("GET", "/three", b"")]
+        ("GET", art("one"), b""), ("POST", upload("two"), b"abc"), ("GET", art("three"), b"")]
     assert echo.garbage() == []
 
 
@@ -392,8 +399,8 @@ def test_keepalive_many_requests_one_connection(we):
     s = httpraw.connect(w.port)
     r = httpraw.Reader(s)
     for i in range(50):
-        s.sendall(req("GET", "/k%d" % i))
-        assert json.loads(r.response().body)["target"] == "/k%d" % i
+        s.sendall(req("GET", art("k%d" % i)))
+        assert json.loads(r.response().body)["target"] == art("k%d" % i)
     s.close()
     assert len(echo.wait_requests(50)) == 50
 
@@ -402,18 +409,18 @@ def test_head_request_passthrough(we):
     w, echo = we
     s = httpraw.connect(w.port)
     r = httpraw.Reader(s)
-    s.sendall(req("HEAD", "/h"))
+    s.sendall(req("HEAD", art("h")))
     resp = r.response(method="HEAD")
     assert resp.status == 200 and resp.body == b""
-    s.sendall(req("GET", "/after-head"))  # the connection stays in sync after a bodiless HEAD reply
-    assert json.loads(r.response().body)["target"] == "/after-head"
+    s.sendall(req("GET", art("after-head")))  # the connection stays in sync after a bodiless HEAD reply
+    assert json.loads(r.response().body)["target"] == art("after-head")
     s.close()
 
 
 # --- headers Warden sets ------------------------------------------------------------------------
 def test_forwarded_headers_set_by_warden(we):
     w, echo = we
-    resp = ok(w, req("GET", "/fw", [
+    resp = ok(w, req("GET", art("fw"), [
         ("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", "evil"),
         ("Forwarded", "for=6.6.6.6;proto=https"), ("X-Real-IP", "6.6.6.6"),
         ("X-Forwarded-Port", "443")], host="client.example:8443"))
@@ -433,7 +440,7 @@ def test_forwarded_headers_set_by_warden(we):
 def test_request_id_kept_when_well_formed(we):
     w, echo = we
     rid = "client-Req.42:abc"
-    resp = ok(w, req("GET", "/rid", [("X-Request-Id", rid)]))
+    resp = ok(w, req("GET", art("rid"), [("X-Request-Id", rid)]))
     assert resp.header("X-Request-Id") == rid
     assert one_upstream_request(echo).header("X-Request-Id") == [rid]
 
@@ -442,7 +449,7 @@ def test_request_id_kept_when_well_formed(we):
                          ids=["space", "too-long", "semicolon", "slash", "non-ascii", "empty"])
 def test_request_id_replaced_when_malformed(we, bad):
     w, echo = we
-    resp = ok(w, req("GET", "/rid", [("X-Request-Id", bad)]))
+    resp = ok(w, req("GET", art("rid"), [("X-Request-Id", bad)]))
     rid = resp.header("X-Request-Id")
     assert rid and rid != bad and REQUEST_ID_RE.match(rid)
     assert one_upstream_request(echo).header("X-Request-Id") == [rid]
@@ -450,13 +457,13 @@ def test_request_id_replaced_when_malformed(we, bad):
 
 def test_request_ids_unique(we):
     w, echo = we
-    ids = {ok(w, req("GET", "/u%d" % i)).header("X-Request-Id") for i in range(20)}
+    ids = {ok(w, req("GET", art("u%d" % i))).header("X-Request-Id") for i in range(20)}
     assert len(ids) == 20
 
 
 def test_underscore_header_names_dropped(we):
     w, echo = we
-    ok(w, req("GET", "/us", [("X_Forwarded_For", "6.6.6.6"), ("My_Header", "v"), ("X-Fine", "ok")]))
+    ok(w, req("GET", art("us"), [("X_Forwarded_For", "6.6.6.6"), ("My_Header", "v"), ("X-Fine", "ok")]))
     q = one_upstream_request(echo)
     names = q.header_names()
     assert "x_forwarded_for" not in names and "my_header" not in names
@@ -466,7 +473,7 @@ def test_underscore_header_names_dropped(we):
 
 def test_H1_connection_cannot_remove_warden_headers(we):
     w, echo = we
-    resp = ok(w, req("GET", "/h1", [("Connection", "close, X-Request-Id, X-Forwarded-For, X-Auth-User")]))
+    resp = ok(w, req("GET", art("h1"), [("Connection", "close, X-Request-Id, X-Forwarded-For, X-Auth-User")]))
     q = one_upstream_request(echo)
     assert q.header("X-Request-Id") == [resp.header("X-Request-Id")]
     assert q.header("X-Forwarded-For") == ["127.0.0.1"]
@@ -476,7 +483,7 @@ def test_H1_connection_cannot_remove_warden_headers(we):
 
 def test_H2_connection_listing_forwarded_headers(we):
     w, echo = we
-    ok(w, req("GET", "/h2", [("Connection", "X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host"),
+    ok(w, req("GET", art("h2"), [("Connection", "X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host"),
                              ("X-Forwarded-For", "6.6.6.6")], host="front.example"))
     q = one_upstream_request(echo)
     assert q.header("X-Forwarded-For") == ["127.0.0.1"]
@@ -489,7 +496,7 @@ def test_H3_connection_authorization_whole_or_removed(we):
     removed, or removed before authentication (401) — never half-processed."""
     w, echo = we
     token = httpraw.DEFAULT_HEADERS[0][1]
-    resp, s, r = httpraw.exchange(w.port, req("GET", "/h3", [("Connection", "Authorization"),
+    resp, s, r = httpraw.exchange(w.port, req("GET", art("h3"), [("Connection", "Authorization"),
                                                              ("Authorization", token)], auth=False))
     s.close()
     if resp.status == 401:
@@ -541,7 +548,7 @@ def test_X1_expect_without_credentials_gets_401_not_100(we):
 
 def test_headers_named_in_connection_removed(we):
     w, echo = we
-    ok(w, req("GET", "/named", [("Connection", "keep-alive, X-Secret, x-other"), ("X-Secret", "1"),
+    ok(w, req("GET", art("named"), [("Connection", "keep-alive, X-Secret, x-other"), ("X-Secret", "1"),
                                 ("X-Other", "2"), ("X-Kept", "3")]))
     q = one_upstream_request(echo)
     assert q.header("X-Secret") == [] and q.header("X-Other") == []
@@ -550,7 +557,7 @@ def test_headers_named_in_connection_removed(we):
 
 def test_H6_hop_by_hop_never_forwarded(we):
     w, echo = we
-    ok(w, req("GET", "/h6", [("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Trailer", "X-T"),
+    ok(w, req("GET", art("h6"), [("Keep-Alive", "timeout=5"), ("TE", "trailers"), ("Trailer", "X-T"),
                              ("Proxy-Authorization", "Basic Zm9vOmJhcg=="), ("Proxy-Connection", "keep-alive"),
                              ("Connection", "keep-alive")]))
     q = one_upstream_request(echo)
@@ -561,10 +568,13 @@ def test_H6_hop_by_hop_never_forwarded(we):
 
 def test_end_to_end_headers_kept_in_order(we):
     w, echo = we
-    ok(w, req("POST", "/e2e", [("Content-Type", "application/json"), ("Accept", "*/*"),
-                               ("X-A", "1"), ("X-A", "2"), ("User-Agent", "t/1"), ("Content-Length", "2")],
-              b"{}"))
+    body = httpraw.log_metric_body()  # a JSON route: the body is read whole and re-serialised
+    ok(w, req("POST", httpraw.LOG_METRIC, [("Content-Type", "application/json"), ("Accept", "*/*"),
+                                           ("X-A", "1"), ("X-A", "2"), ("User-Agent", "t/1"),
+                                           ("Content-Length", str(len(body)))], body))
     q = one_upstream_request(echo)
+    assert json.loads(bytes(q.body)) == json.loads(body)
+    assert q.header("Accept") == ["*/*"]
     assert q.header("X-A") == ["1", "2"]
     assert q.header("Content-Type") == ["application/json"]
     assert q.header("User-Agent") == ["t/1"]
@@ -572,7 +582,7 @@ def test_end_to_end_headers_kept_in_order(we):
 
 def test_upstream_host_setting(echo, warden_factory):
     w = warden_factory(echo.url, {"upstream": {"host": "mlflow.internal:5000"}})
-    ok(w, req("GET", "/host", host="anything.example"))
+    ok(w, req("GET", art("host"), host="anything.example"))
     q = one_upstream_request(echo)
     assert q.header("Host") == ["mlflow.internal:5000"]
     assert q.header("X-Forwarded-Host") == ["anything.example"]
@@ -603,34 +613,35 @@ def test_O4_methods_and_forms_refused(we, data):
 # --- limits ----------------------------------------------------------------------------------------
 def test_request_line_limit_default_414(we):
     w, echo = we
-    refused(w, echo, req("GET", "/" + "a" * 9000), 414)
+    refused(w, echo, req("GET", padded(art(), 9001)), 414)
 
 
 def test_header_bytes_limit_default_431(we):
     w, echo = we
     hdrs = [("X-Pad-%d" % i, "v" * 1000) for i in range(40)]  # ~41 KB > 32k default
-    refused(w, echo, req("GET", "/x", hdrs), 431)
+    refused(w, echo, req("GET", art(), hdrs), 431)
 
 
 def test_header_count_limit_default_431(we):
     w, echo = we
-    refused(w, echo, req("GET", "/x", [("X-H%d" % i, "v") for i in range(120)]), 431)
+    refused(w, echo, req("GET", art(), [("X-H%d" % i, "v") for i in range(120)]), 431)
 
 
 def test_within_default_limits_ok(we):
     w, echo = we
-    ok(w, req("GET", "/" + "a" * 7000, [("X-H%d" % i, "v" * 200) for i in range(90)]))
+    target = padded(art(), 7001)  # an artifact path is at most 1 KiB: the length is in the query
+    ok(w, req("GET", target, [("X-H%d" % i, "v" * 200) for i in range(90)]))
     q = one_upstream_request(echo)
-    assert len(q.target) == 7001
+    assert len(q.target) == 7001 and q.target == target
 
 
 def test_configured_limits(echo, warden_factory):
     w = warden_factory(echo.url, {"limits": {"request_line": "1k", "header_bytes": "4k", "headers": 10}})
-    ok(w, req("GET", "/" + "b" * 900, [("X-H%d" % i, "v") for i in range(8)]))
+    ok(w, req("GET", padded(art(), 901), [("X-H%d" % i, "v") for i in range(8)]))
     echo.reset()
-    refused(w, echo, req("GET", "/" + "b" * 1100), 414)
-    refused(w, echo, req("GET", "/x", [("X-Big", "v" * 5000)]), 431)
-    refused(w, echo, req("GET", "/x", [("X-H%d" % i, "v") for i in range(12)]), 431)
+    refused(w, echo, req("GET", padded(art(), 1101)), 414)
+    refused(w, echo, req("GET", art(), [("X-Big", "v" * 5000)]), 431)
+    refused(w, echo, req("GET", art(), [("X-H%d" % i, "v") for i in range(12)]), 431)
 
 
 def test_limit_refusal_when_head_arrives_slowly(we):
@@ -655,7 +666,7 @@ def test_limit_refusal_when_head_arrives_slowly(we):
 # --- Expect: 100-continue ------------------------------------------------------------------------
 def test_X1_refused_request_with_expect_gets_no_100(we):
     w, echo = we
-    data = (b"PUT /big HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
+    data = (b"PUT /api/2.0/mlflow-artifacts/artifacts/0/big HTTP/1.1\r\nHost: localhost\r\nExpect: 100-continue\r\n"
             b"Content-Length: 10737418240\r\nX Bad Name: 1\r\n\r\n")
     s = httpraw.connect(w.port)
     s.sendall(data)
@@ -673,7 +684,7 @@ def test_X2_100_continue_sent_by_warden_then_body_streamed(we):
     w, echo = we
     total = 10 * 1024 * 1024 * 1024
     s = httpraw.connect(w.port, timeout=10)
-    s.sendall(b"PUT /stream HTTP/1.1\r\n" + httpraw.host_auth() + b"Expect: 100-continue\r\n"
+    s.sendall(b"PUT %s HTTP/1.1\r\n" % art("stream").encode() + httpraw.host_auth() + b"Expect: 100-continue\r\n"
               b"Content-Length: %d\r\n\r\n" % total)
     r = httpraw.Reader(s)
     interim = r.response(keep_interim=True)
@@ -695,16 +706,16 @@ def test_X2_100_continue_sent_by_warden_then_body_streamed(we):
 def test_X3_expect_with_body_sent_immediately(we):
     w, echo = we
     s = httpraw.connect(w.port)
-    s.sendall(b"POST /x3 HTTP/1.1\r\n" + httpraw.host_auth() + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello"
-              + req("GET", "/x3-next"))
+    s.sendall(b"POST %s HTTP/1.1\r\n" % upload("x3").encode() + httpraw.host_auth()
+              + b"Expect: 100-continue\r\nContent-Length: 5\r\n\r\nhello" + req("GET", art("x3-next")))
     r = httpraw.Reader(s)
     a = r.response()  # a 100 Continue before it (if any) is skipped
     b = r.response()
     s.close()
-    assert a.status == 200 and json.loads(a.body)["target"] == "/x3"
-    assert b.status == 200 and json.loads(b.body)["target"] == "/x3-next"
+    assert a.status == 200 and json.loads(a.body)["target"] == upload("x3")
+    assert b.status == 200 and json.loads(b.body)["target"] == art("x3-next")
     reqs = echo.wait_requests(2)
-    assert [(q.target, bytes(q.body)) for q in reqs] == [("/x3", b"hello"), ("/x3-next", b"")]
+    assert [(q.target, bytes(q.body)) for q in reqs] == [(upload("x3"), b"hello"), (art("x3-next"), b"")]
     assert all(q.header("Expect") == [] for q in reqs)
     assert echo.garbage() == []
 
@@ -712,7 +723,7 @@ def test_X3_expect_with_body_sent_immediately(we):
 def test_X4_unknown_expectation_417(we):
     w, echo = we
     s = httpraw.connect(w.port)
-    s.sendall(req("GET", "/x4", [("Expect", "something-else")]))
+    s.sendall(req("GET", art("x4"), [("Expect", "something-else")]))
     r = httpraw.Reader(s)
     resp = r.response()
     _assert_error_shape(resp, 417)
@@ -723,8 +734,8 @@ def test_X4_unknown_expectation_417(we):
 
 def test_X4_unknown_expectation_with_body_closes(we):
     w, echo = we
-    refused(w, echo, req("POST", "/x4", [("Expect", "something-else"), ("Content-Length", "5")], b"hello"
-                         + req("GET", "/hidden")), 417)
+    refused(w, echo, req("POST", upload("x4"), [("Expect", "something-else"), ("Content-Length", "5")], b"hello"
+                         + req("GET", art("hidden"))), 417)
 
 
 def test_X5_upstream_early_reply_not_reused_with_unread_body(warden_factory):
@@ -734,20 +745,20 @@ def test_X5_upstream_early_reply_not_reused_with_unread_body(warden_factory):
                                       "timeouts": {"upstream_first_byte": "3s"}})
         body_len = 4 * 1024 * 1024
         s = httpraw.connect(w.port, timeout=10)
-        s.sendall(b"POST /early HTTP/1.1\r\n" + httpraw.host_auth() + b"Content-Length: %d\r\n\r\n" % body_len)
+        s.sendall(b"POST %s HTTP/1.1\r\n" % upload("early").encode() + httpraw.host_auth() + b"Content-Length: %d\r\n\r\n" % body_len)
         s.sendall(b"q" * 65536)  # only part of the body
         r = httpraw.Reader(s)
         resp = r.response()
-        assert resp.status == 400 and json.loads(resp.body)["target"] == "/early"
+        assert resp.status == 400 and json.loads(resp.body)["target"] == upload("early")
         s.close()  # the client gives up; the rest of the body never comes
         echo.mode = "normal"
         # A new request must reach the upstream as a request of its own, never as body bytes of
         # the abandoned one on a reused connection.
         for i in range(3):
-            resp = ok(w, req("GET", "/after-%d" % i))
-            assert json.loads(resp.body)["target"] == "/after-%d" % i
+            resp = ok(w, req("GET", art("after-%d" % i)))
+            assert json.loads(resp.body)["target"] == art("after-%d" % i)
         targets = [q.target for q in echo.requests()]
-        assert targets[0] == "/early" and targets[1:] == ["/after-0", "/after-1", "/after-2"]
+        assert targets[0] == upload("early") and targets[1:] == [art("after-%d" % i) for i in range(3)]
         assert echo.garbage() == []
     finally:
         echo.close()
@@ -761,7 +772,7 @@ def test_bad_chunk_after_streaming_started(we, bad):
     completed, never reused)."""
     w, echo = we
     s = httpraw.connect(w.port)
-    s.sendall(req("POST", "/stream-bad", [("Transfer-Encoding", "chunked")], b"5\r\nfirst\r\n"))
+    s.sendall(req("POST", upload("stream-bad"), [("Transfer-Encoding", "chunked")], b"5\r\nfirst\r\n"))
     deadline = time.time() + 5
     while time.time() < deadline and not echo.requests():
         time.sleep(0.02)
@@ -777,5 +788,5 @@ def test_bad_chunk_after_streaming_started(we, bad):
     assert not [q for q in reqs if q.complete], reqs
     for q in reqs:
         assert _conn_closed(echo, q.conn_id), "upstream connection kept after a broken body"
-    ok(w, req("GET", "/after-bad-chunk"))  # and the next request is served cleanly
-    assert [q.target for q in echo.requests() if q.complete] == ["/after-bad-chunk"]
+    ok(w, req("GET", art("after-bad-chunk")))  # and the next request is served cleanly
+    assert [q.target for q in echo.requests() if q.complete] == [art("after-bad-chunk")]
