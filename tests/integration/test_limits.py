@@ -10,6 +10,7 @@ from conftest import auth_headers
 from echo_upstream import EchoUpstream
 
 import httpraw
+from httpraw import art
 import requests
 
 
@@ -20,20 +21,20 @@ def test_upstream_max_conns_answers_503(warden_factory):
                                       "upstream": {"max_conns": 1, "max_idle": 1},
                                       "timeouts": {"upstream_first_byte": "3s"}})
         busy = httpraw.connect(w.port)
-        busy.sendall(httpraw.req("GET", "/holds-the-only-connection"))
+        busy.sendall(httpraw.req("GET", art("holds-the-only-connection")))
         deadline = time.time() + 3
         while echo.count() < 1 and time.time() < deadline:
             time.sleep(0.02)
         assert echo.count() == 1
-        resp, s, r = httpraw.exchange(w.port, httpraw.req("GET", "/second"))
+        resp, s, r = httpraw.exchange(w.port, httpraw.req("GET", art("second")))
         assert resp.status == 503, resp
         body = resp.json()
         assert body["error_code"] == "TEMPORARILY_UNAVAILABLE"
         assert "limit" in body["message"]
         assert resp.header("X-Request-Id")
         # the refused request left no trace upstream, and its connection stays usable
-        assert [q.target for q in echo.requests()] == ["/holds-the-only-connection"]
-        s.sendall(httpraw.req("GET", "/third"))
+        assert [q.target for q in echo.requests()] == [art("holds-the-only-connection")]
+        s.sendall(httpraw.req("GET", art("third")))
         again = r.response()
         assert again.status == 503
         s.close()
@@ -56,11 +57,11 @@ def test_client_max_connections_per_worker(echo, warden_factory):
         pass
     # the two open ones still work
     for s in (a, b):
-        s.sendall(httpraw.req("GET", "/ok"))
+        s.sendall(httpraw.req("GET", art("ok")))
         assert httpraw.Reader(s).response().status == 200
     a.close()
     time.sleep(0.3)
-    r = requests.get(w.url + "/after-close", headers=auth_headers(), timeout=5)
+    r = requests.get(w.url + art("after-close"), headers=auth_headers(), timeout=5)
     assert r.status_code == 200
     b.close()
     c.close()

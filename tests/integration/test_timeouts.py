@@ -15,7 +15,7 @@ import pytest
 from conftest import SANITIZED, closed_port
 from echo_upstream import EchoUpstream
 import httpraw
-from httpraw import req
+from httpraw import req, art, upload
 
 SLACK = 3.0 if SANITIZED else 2.0
 SHORT = {"client_header": "1s", "client_body_idle": "1s", "keepalive_idle": "1s",
@@ -59,7 +59,7 @@ def assert_408_or_plain_close(got):
 
 def test_client_header_timeout(short, echo):
     s = httpraw.connect(short.port)
-    s.sendall(b"GET /slow-head HTTP/1.1\r\nHost: localhost\r\n")
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\n" % art("slow-head").encode())
     elapsed, got = wait_answer_or_close(s, 1 + SLACK)
     assert elapsed >= 0.7, "closed after %.2fs, before the 1s header timeout" % elapsed
     assert_408_or_plain_close(got)
@@ -68,7 +68,7 @@ def test_client_header_timeout(short, echo):
 
 def test_client_header_timeout_is_total_not_per_byte(short, echo):
     s = httpraw.connect(short.port)
-    s.sendall(b"GET /trickle HTTP/1.1\r\nHost: localhost\r\n")
+    s.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\n" % art("trickle").encode())
     t0 = time.time()
     closed = False
     try:
@@ -94,7 +94,7 @@ def test_idle_new_connection_closed(short):
 
 def test_client_body_idle_timeout(short, echo):
     s = httpraw.connect(short.port)
-    s.sendall(b"POST /slow-body HTTP/1.1\r\n" + httpraw.host_auth() + b"Content-Length: 100\r\n\r\n0123456789")
+    s.sendall(b"POST %s HTTP/1.1\r\n" % upload("slow-body").encode() + httpraw.host_auth() + b"Content-Length: 100\r\n\r\n0123456789")
     elapsed, got = wait_answer_or_close(s, 1 + SLACK)
     assert elapsed >= 0.7
     assert_408_or_plain_close(got)
@@ -105,7 +105,7 @@ def test_client_body_idle_timeout(short, echo):
 def test_client_body_idle_is_idle_not_total(short, echo):
     """Body bytes every 400 ms for ~3 s with a 1 s idle timeout: the request completes."""
     s = httpraw.connect(short.port, timeout=10)
-    s.sendall(b"POST /drip HTTP/1.1\r\n" + httpraw.host_auth() + b"Content-Length: 8\r\n\r\n")
+    s.sendall(b"POST %s HTTP/1.1\r\n" % upload("drip").encode() + httpraw.host_auth() + b"Content-Length: 8\r\n\r\n")
     for b in b"abcdefgh":
         time.sleep(0.4)
         s.sendall(bytes([b]))
@@ -117,7 +117,7 @@ def test_client_body_idle_is_idle_not_total(short, echo):
 def test_keepalive_idle_close(short):
     s = httpraw.connect(short.port)
     r = httpraw.Reader(s)
-    s.sendall(req("GET", "/ka"))
+    s.sendall(req("GET", art("ka")))
     assert r.response().status == 200
     elapsed, got = wait_answer_or_close(s, 1 + SLACK)
     assert got == b"", got
@@ -126,7 +126,7 @@ def test_keepalive_idle_close(short):
 
 def test_upstream_connect_refused_502(warden_factory):
     w = warden_factory("http://127.0.0.1:%d" % closed_port(), {"timeouts": SHORT})
-    resp, s, r = httpraw.exchange(w.port, req("GET", "/down"))
+    resp, s, r = httpraw.exchange(w.port, req("GET", art("down")))
     s.close()
     assert resp.status == 502, resp
     body = json.loads(resp.body)
@@ -143,7 +143,7 @@ def test_upstream_connect_timeout(warden_factory):
     try:
         w = warden_factory("http://127.0.0.1:%d" % hole.getsockname()[1], {"timeouts": SHORT})
         t0 = time.time()
-        resp, s, r = httpraw.exchange(w.port, req("GET", "/blackhole"), timeout=1 + SLACK + 2)
+        resp, s, r = httpraw.exchange(w.port, req("GET", art("blackhole")), timeout=1 + SLACK + 2)
         s.close()
         elapsed = time.time() - t0
         assert resp.status in (502, 504), resp
@@ -159,7 +159,7 @@ def test_upstream_first_byte_timeout_504(warden_factory):
     try:
         w = warden_factory(echo.url, {"timeouts": SHORT})
         t0 = time.time()
-        resp, s, r = httpraw.exchange(w.port, req("GET", "/hang"), timeout=1 + SLACK + 2)
+        resp, s, r = httpraw.exchange(w.port, req("GET", art("hang")), timeout=1 + SLACK + 2)
         s.close()
         assert resp.status == 504, resp
         assert json.loads(resp.body)["error_code"]
@@ -178,7 +178,7 @@ def test_upstream_body_stall_closes_client(warden_factory):
     try:
         w = warden_factory(echo.url, {"timeouts": SHORT})
         s = httpraw.connect(w.port, timeout=1 + SLACK + 2)
-        s.sendall(req("GET", "/stall"))
+        s.sendall(req("GET", art("stall")))
         elapsed, got = wait_answer_or_close(s, 1 + SLACK + 1)
         assert got.startswith(b"HTTP/1.1 200"), got[:100]
         head, _, body = got.partition(b"\r\n\r\n")
@@ -192,7 +192,7 @@ def test_client_not_reading_response_closed(warden_factory):
     try:
         w = warden_factory(echo.url, {"timeouts": SHORT})
         s = httpraw.connect(w.port)
-        s.sendall(req("GET", "/big"))
+        s.sendall(req("GET", art("big")))
         time.sleep(1 + SLACK + 1)  # we do not read: Warden must give up on us
         assert echo.sent_bytes < 64 << 20, "upstream body was not back-pressured"
         total = 0
@@ -221,11 +221,11 @@ def test_slow_clients_do_not_block_normal_client(short, echo):
     slow = []
     for i in range(200):
         s = httpraw.connect(short.port)
-        s.sendall(b"GET /slowloris-%d HTTP/1.1\r\n" % i + httpraw.host_auth() + b"X-A: ")
+        s.sendall(b"GET %s HTTP/1.1\r\n" % art("slowloris-%d" % i).encode() + httpraw.host_auth() + b"X-A: ")
         slow.append(s)
     t0 = time.time()
     for i in range(5):
-        resp, s, r = httpraw.exchange(short.port, req("GET", "/normal-%d" % i))
+        resp, s, r = httpraw.exchange(short.port, req("GET", art("normal-%d" % i)))
         s.close()
         assert resp.status == 200
     assert time.time() - t0 < 1.0, "normal requests were slowed down by slow clients"
@@ -243,7 +243,7 @@ def test_slow_clients_do_not_block_normal_client(short, echo):
             pass
         s.close()
     assert still_open == 0, "%d slow connections outlived the header timeout" % still_open
-    assert [q.target for q in echo.requests()] == ["/normal-%d" % i for i in range(5)]
+    assert [q.target for q in echo.requests()] == [art("normal-%d" % i) for i in range(5)]
 
 
 def test_concurrent_clients(warden_echo, echo):
@@ -254,9 +254,10 @@ def test_concurrent_clients(warden_echo, echo):
             s = httpraw.connect(warden_echo.port)
             r = httpraw.Reader(s)
             for i in range(20):
-                s.sendall(req("POST", "/c%d-%d" % (n, i), [("Content-Length", "4")], b"data"))
+                target = upload("c%d-%d" % (n, i))
+                s.sendall(req("POST", target, [("Content-Length", "4")], b"data"))
                 resp = r.response()
-                assert resp.status == 200 and json.loads(resp.body)["target"] == "/c%d-%d" % (n, i)
+                assert resp.status == 200 and json.loads(resp.body)["target"] == target
             s.close()
         except Exception as e:  # noqa: BLE001 - collected and reported below
             errors.append(repr(e))
