@@ -12,7 +12,7 @@ import pytest
 from conftest import SANITIZED
 from echo_upstream import EchoUpstream
 import httpraw
-from httpraw import req
+from httpraw import req, art
 
 SLACK = 3.0 if SANITIZED else 1.5
 
@@ -38,7 +38,7 @@ def _refused(port):
     except (ConnectionRefusedError, ConnectionResetError):
         return True
     try:
-        s.sendall(req("GET", "/late"))
+        s.sendall(req("GET", art("late")))
         s.settimeout(2)
         data = s.recv(100)
         return data == b"" or data.startswith(b"HTTP/1.1 503")
@@ -56,7 +56,7 @@ def test_inflight_request_completes(warden_factory, sig):
     try:
         w = warden_factory(echo.url, {"server": {"shutdown_timeout": "10s"}})
         results = []
-        t = _in_flight(w, "/slow", results)
+        t = _in_flight(w, art("slow"), results)
         echo.wait_requests(1)
         deadline = time.time() + 5
         while time.time() < deadline and echo.count() < 1:
@@ -69,7 +69,7 @@ def test_inflight_request_completes(warden_factory, sig):
         assert _refused(w.port), "new connection accepted and served during shutdown"
         t.join(15)
         assert results and not isinstance(results[0], Exception), results
-        assert results[0].status == 200 and json.loads(results[0].body)["target"] == "/slow"
+        assert results[0].status == 200 and json.loads(results[0].body)["target"] == art("slow")
         assert w.proc.wait(10) == 0
         assert time.time() - t0 < 2.0 + SLACK + 2, "exit took too long after the request finished"
     finally:
@@ -82,7 +82,7 @@ def test_shutdown_deadline_bounds_hung_request(warden_factory):
         w = warden_factory(echo.url, {"server": {"shutdown_timeout": "1s"},
                                       "timeouts": {"upstream_first_byte": "60s"}})
         results = []
-        t = _in_flight(w, "/hang", results)
+        t = _in_flight(w, art("hang"), results)
         deadline = time.time() + 5
         while time.time() < deadline and echo.count() < 1:
             time.sleep(0.02)
@@ -104,8 +104,9 @@ def test_idle_keepalive_connections_do_not_delay_exit(warden_echo):
     socks = []
     for i in range(5):
         s = httpraw.connect(w.port)
-        s.sendall(req("GET", "/idle-%d" % i))
-        httpraw.Reader(s).response()
+        s.sendall(req("GET", art("idle-%d" % i)))
+        resp = httpraw.Reader(s).response()
+        assert resp.status == 200 and (resp.header("Connection") or "").lower() != "close", resp
         socks.append(s)
     t0 = time.time()
     w.signal(signal.SIGTERM)
