@@ -8,7 +8,7 @@ import requests
 import httpraw
 import promtext
 from conftest import auth_headers, closed_port
-from httpraw import req
+from httpraw import req, art
 
 REQUIRED = ["warden_requests_total", "warden_active_connections", "warden_upstream_errors_total",
             "warden_request_duration_seconds_bucket", "warden_request_duration_seconds_sum",
@@ -54,7 +54,8 @@ def test_admin_unknown_path_404(warden_echo):
 
 
 def test_admin_not_on_data_listener(warden_echo, echo):
-    """/metrics on the data listener is just proxied (the admin plane is a separate port)."""
+    """/metrics on the data listener is just proxied (the admin plane is a separate port): it is
+    MLflow's own metrics route, admin-only in Warden's route table (the test user is an admin)."""
     r = requests.get(warden_echo.url + "/metrics", headers=auth_headers(), timeout=5)
     assert r.json()["echo"] is True
 
@@ -83,8 +84,8 @@ def test_metrics_counters_move(warden_echo, echo):
     w = warden_echo
     s0, _ = metrics(w)
     for i in range(7):
-        assert requests.get(w.url + "/m%d" % i, headers=auth_headers(), timeout=5).status_code == 200
-    resp, s, r = httpraw.exchange(w.port, req("GET", "/bad", [("A B", "c")]))
+        assert requests.get(w.url + art("m%d" % i), headers=auth_headers(), timeout=5).status_code == 200
+    resp, s, r = httpraw.exchange(w.port, req("GET", art("bad"), [("A B", "c")]))
     s.close()
     assert resp.status == 400
     s1, _ = metrics(w)
@@ -105,7 +106,7 @@ def test_metrics_upstream_errors_and_5xx(warden_factory):
     w = warden_factory("http://127.0.0.1:%d" % closed_port())
     s0, _ = metrics(w)
     for _ in range(3):
-        assert requests.get(w.url + "/x", headers=auth_headers(), timeout=5).status_code == 502
+        assert requests.get(w.url + art(), headers=auth_headers(), timeout=5).status_code == 502
     s1, _ = metrics(w)
     assert promtext.total(s1, "warden_upstream_errors_total") - promtext.total(s0, "warden_upstream_errors_total") >= 3
     assert promtext.value(s1, "warden_requests_total", **{"class": "5xx"}) - (
@@ -118,8 +119,8 @@ def test_metrics_active_connections(warden_echo):
     socks = []
     for _ in range(5):
         s = httpraw.connect(w.port)
-        s.sendall(req("GET", "/hold"))
-        httpraw.Reader(s).response()
+        s.sendall(req("GET", art("hold")))
+        assert httpraw.Reader(s).response().status == 200
         socks.append(s)
     held = promtext.value(metrics(w)[0], "warden_active_connections")
     assert held - base >= 5, (base, held)

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import SANITIZED, credentials
 import httpraw
-from httpraw import req
+from httpraw import req, art, upload
 
 SLACK = 3.0 if SANITIZED else 2.0
 
@@ -57,9 +57,9 @@ def test_https_request(tls_warden, echo, cert, version):
     assert s.version() == {ssl.TLSVersion.TLSv1_2: "TLSv1.2", ssl.TLSVersion.TLSv1_3: "TLSv1.3"}[version]
     r = httpraw.Reader(s)
     for i in range(3):  # keep-alive over TLS
-        s.sendall(req("POST", "/tls-%d" % i, [("Content-Length", "5")], b"hello"))
+        s.sendall(req("POST", upload("tls-%d" % i), [("Content-Length", "5")], b"hello"))
         resp = r.response()
-        assert resp.status == 200 and json.loads(resp.body)["target"] == "/tls-%d" % i
+        assert resp.status == 200 and json.loads(resp.body)["target"] == upload("tls-%d" % i)
     s.close()
     reqs = echo.wait_requests(3)
     assert [q.header("X-Forwarded-Proto") for q in reqs] == [["https"]] * 3
@@ -68,7 +68,7 @@ def test_https_request(tls_warden, echo, cert, version):
 
 def test_plain_listener_next_to_tls(tls_warden, echo):
     port = int(tls_warden.listeners[1].rsplit(":", 1)[1])
-    resp, s, r = httpraw.exchange(port, req("GET", "/plain"))
+    resp, s, r = httpraw.exchange(port, req("GET", art("plain")))
     s.close()
     assert resp.status == 200
     assert echo.wait_requests(1)[0].header("X-Forwarded-Proto") == ["http"]
@@ -86,13 +86,13 @@ def test_old_tls_refused(tls_warden, cert):
         pytest.skip("this OpenSSL cannot offer TLS 1.1")
     raw = socket.create_connection(("127.0.0.1", _tls_port(tls_warden)), timeout=5)
     with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
-        ctx.wrap_socket(raw).sendall(req("GET", "/old"))
+        ctx.wrap_socket(raw).sendall(req("GET", art("old")))
     raw.close()
     assert tls_warden.alive()
 
 
 @pytest.mark.parametrize("junk", [
-    req("GET", "/plaintext-on-tls-port"),
+    req("GET", art("plaintext-on-tls-port")),
     b"\x16\x03\x01\x00\x05hello",  # a record header announcing a ClientHello, then garbage
     bytes(range(256)) * 8,
     b"\x16\x03\x03\xff\xff" + b"A" * 100,  # oversized record length
@@ -119,10 +119,10 @@ def test_bad_handshakes_closed(tls_warden, echo, cert, junk):
     # still serving
     raw = socket.create_connection(("127.0.0.1", _tls_port(tls_warden)), timeout=5)
     t = _ctx(cert[0]).wrap_socket(raw, server_hostname="localhost")
-    t.sendall(req("GET", "/after-junk"))
+    t.sendall(req("GET", art("after-junk")))
     assert httpraw.Reader(t).response().status == 200
     t.close()
-    assert [q.target for q in echo.requests()] == ["/after-junk"]
+    assert [q.target for q in echo.requests()] == [art("after-junk")]
 
 
 def test_stalled_handshake_closed(tls_warden):
