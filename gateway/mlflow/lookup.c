@@ -353,6 +353,8 @@ static int get_exp_id(struct pctx *c, json_t *o, const char *key, bool required,
 
 static int get_str(struct pctx *c, json_t *o, const char *key, const char **s, size_t *len)
 {
+    *s = "";
+    *len = 0;
     json_t *v = json_object_get(o, key);
     if (!v)
         return fail(c, "answer lacks '%s'", key);

@@ -108,7 +108,7 @@ static void test_fixtures(void **state)
     for (char *line = strtok_r(manifest, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         if (line[0] == '#')
             continue;
-        char *fields[12];
+        char *fields[12] = {0};
         int nf = 0;
         for (char *p = line; nf < 12;) {
             fields[nf++] = p;
