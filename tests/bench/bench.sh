@@ -16,8 +16,18 @@
 # token, with BENCH_TOKEN=jwt a ~2 KB RS256 JWT from a development issuer (wardenctl dev-key
 # --alg RS256; groups claim padded to reach the size), verified once and then served from
 # Warden's token cache.
+#
+# Full authorisation: Warden runs with a policy granting the token's user READ on catalog
+# `bench`, and the upstream's experiment is named bench.lab.exp0, so every request to Warden
+# is authenticated (cached), routed, its experiment id resolved by a look-up (answered by the
+# same upstream, then cached) and decided by the policy before it is forwarded.
+# BENCH_MISS=1 measures the cost of a look-up miss instead: every request asks
+# /api/2.0/mlflow/runs/get for a run id never seen before (wrk script), so Warden first asks
+# the upstream which experiment the run belongs to (one extra upstream round trip), then
+# decides and forwards.
 # Environment: WARDEN_BIN (default build/warden, built if missing; wardenctl next to it),
-# ROUNDS (5), DURATION (5), CONNS (50), BENCH_PATH (the request path), BENCH_TOKEN (pat|jwt).
+# ROUNDS (5), DURATION (5), CONNS (50), BENCH_PATH (the request path), BENCH_TOKEN (pat|jwt),
+# BENCH_MISS (0|1).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -82,7 +92,23 @@ fi
 echo "token: $BENCH_TOKEN, ${#TOKEN} bytes"
 AUTH="Authorization: Bearer $TOKEN"
 
-BODY='{"experiment": {"experiment_id": "0", "name": "Default", "artifact_location": "mlflow-artifacts:/0", "lifecycle_stage": "active", "last_update_time": 1764337000000, "creation_time": 1764337000000, "tags": []}}'
+BENCH_MISS=${BENCH_MISS:-0}
+RUN_BODY='{"run": {"info": {"run_id": "r", "experiment_id": "0", "status": "FINISHED"}, "data": {}}}'
+cat >"$TMP/policy.policy" <<'EOF'
+GRANT USE CATALOG, USE SCHEMA, READ ON CATALOG bench TO `user:bench`;
+GRANT USE CATALOG, USE SCHEMA, READ ON CATALOG bench TO `bench@acme.example`;
+EOF
+cat >"$TMP/miss.lua" <<'EOF'
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", string.format("/api/2.0/mlflow/runs/get?run_id=%x%08x", math.random(1, 2^30), n))
+end
+EOF
+WRK_SCRIPT=()
+if [ "$BENCH_MISS" = 1 ]; then WRK_SCRIPT=(-s "$TMP/miss.lua"); fi
+
+BODY='{"experiment": {"experiment_id": "0", "name": "bench.lab.exp0", "artifact_location": "mlflow-artifacts:/0", "lifecycle_stage": "active", "last_update_time": 1764337000000, "creation_time": 1764337000000, "tags": []}}'
 
 nginx_conf() { # name server-block
   mkdir -p "$TMP/$1"
@@ -110,6 +136,7 @@ EOF
 nginx_conf upstream "server {
     listen 127.0.0.1:$P_UP reuseport backlog=4096;
     location / { default_type application/json; return 200 '$BODY'; }
+    location = /api/2.0/mlflow/runs/get { default_type application/json; return 200 '$RUN_BODY'; }
   }"
 nginx_conf nginx "upstream origin { server 127.0.0.1:$P_UP; keepalive 64; keepalive_requests 1000000; }
   server {
@@ -145,6 +172,9 @@ address = 127.0.0.1:0
 
 [auth]
 pat_file = $TMP/pats.jsonl
+
+[policy]
+paths = $TMP/policy.policy
 
 $ISSUER_CONF
 EOF
@@ -195,18 +225,21 @@ print(rps, ms(lat["50"]), ms(lat["99"]), errs)
 }
 
 echo "bench: warm-up"
-for t in "${TARGETS[@]}"; do wrk -t1 -c"$CONNS" -d1s -H "$AUTH" "${URL[$t]}" >/dev/null; done
+for t in "${TARGETS[@]}"; do wrk -t1 -c"$CONNS" -d1s "${WRK_SCRIPT[@]}" -H "$AUTH" "${URL[$t]}" >/dev/null; done
 
 RESULTS="$TMP/results"
 : >"$RESULTS"
 for r in $(seq 1 "$ROUNDS"); do
   for t in "${TARGETS[@]}"; do
-    line=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency -H "$AUTH" "${URL[$t]}" | parse_wrk)
+    line=$(wrk -t1 -c"$CONNS" -d"${DURATION}s" --latency "${WRK_SCRIPT[@]}" -H "$AUTH" "${URL[$t]}" | parse_wrk)
     echo "$t $line" >>"$RESULTS"
     printf 'round %d %-8s %10.0f req/s  p50 %7.3f ms  p99 %7.3f ms  errors %s\n' "$r" "$t" $line
   done
 done
 
+ADMIN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$TMP/warden.ready")
+curl -s "http://$ADMIN/metrics" | grep -E '^warden_(lookups_total|lookup_cache_hits_total|authz_decisions_total)' \
+  | sed 's/^/warden metrics: /'
 rss=$(awk '/^VmRSS/ {r=$2} /^VmHWM/ {h=$2} END {printf "%.1f MiB (peak %.1f MiB)", r/1024, h/1024}' "/proc/$WARDEN_PID/status")
 
 python3 - "$RESULTS" "$rss" "$ROUNDS" "$DURATION" "$CONNS" <<'EOF'
