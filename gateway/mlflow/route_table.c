@@ -72,7 +72,8 @@ const struct route_spec route_specs[] = {
     {R(BOTH, 2, GET, "/mlflow/experiments/get", "getExperiment"), OBJ(EXP_Q(READ))},
     {R(BOTH, 2, POST, "/mlflow/experiments/delete", "deleteExperiment"), OBJ(EXP_B(MANAGE))},
     {R(BOTH, 2, POST, "/mlflow/experiments/restore", "restoreExperiment"), OBJ(EXP_B(MANAGE))},
-    {R(BOTH, 2, POST, "/mlflow/experiments/update", "updateExperiment"), OBJ(EXP_B(MANAGE)),
+    {R(BOTH, 2, POST, "/mlflow/experiments/update", "updateExperiment"),
+     OBJ(EXP_B(MANAGE), CO(NEW_EXPERIMENT, BODY, "new_name", CREATE_EXPERIMENT)),
      NOTE("renames the experiment: MANAGE, and the new name must stay in a schema the caller "
           "may create in")},
     {R(BOTH, 2, POST, "/mlflow/experiments/set-experiment-tag", "setExperimentTag"),

@@ -461,6 +461,47 @@ enum enforce_verdict enforce_head(struct enforce *e, const struct http1_request 
 
 /* ---------------------------------------------------------------- body */
 
+/*
+ * CreateModelVersion's `source` is where /model-versions/get-artifact later serves files from
+ * (mlflow-api.md (c) risk 8): the caller must be able to read what it points at. Accepted:
+ * runs:/<run id>/..., models:/<logged model id>[/...], mlflow-artifacts:/<experiment id>/...;
+ * any other location (a file path, a cloud URI) only for admins.
+ */
+static enum enforce_verdict source_item(struct enforce *e)
+{
+    json_error_t je;
+    json_t *root = json_loadb(e->body->json, e->body->len, 0, &je);
+    const char *src = json_string_value(json_object_get(root, "source"));
+    enum enforce_verdict v = ENFORCE_FORWARD;
+    enum route_object obj = ROUTE_OBJ_NONE;
+    const char *id = NULL;
+    size_t n = 0;
+    if (src && strncmp(src, "runs:/", 6) == 0) {
+        obj = ROUTE_OBJ_RUN;
+        id = src + 6;
+        n = strcspn(id, "/");
+    } else if (src && strncmp(src, "models:/m-", 10) == 0) {
+        obj = ROUTE_OBJ_LOGGED_MODEL;
+        id = src + 8;
+        n = strcspn(id, "/");
+    } else if (src && strncmp(src, "mlflow-artifacts:/", 18) == 0) {
+        obj = ROUTE_OBJ_ARTIFACT_PATH;
+        id = src + 18;
+        n = strlen(id);
+    }
+    if (!src)
+        v = bad_request(e, "source", "is missing");
+    else if (obj == ROUTE_OBJ_NONE || n == 0 || id_problem(ROUTE_OBJ_NONE, id, n))
+        v = enforce_fail(e, 403, "bad-source",
+                         "%s may not register a model version from %.200s: the source must be a "
+                         "runs:/, models:/ or mlflow-artifacts:/ location the caller can read",
+                         e->user, src);
+    else if (item_add(e, obj, POLICY_PRIV_READ, id, n) < 0)
+        v = enforce_fail(e, 500, "internal", "out of memory");
+    json_decref(root);
+    return v;
+}
+
 enum enforce_verdict enforce_body(struct enforce *e, const char *buf, size_t len)
 {
     const struct route *rt = e->route;
@@ -495,6 +536,11 @@ enum enforce_verdict enforce_body(struct enforce *e, const char *buf, size_t len
             if (item_add(e, ck->object, ck->priv, ids->v[i].s, ids->v[i].len) < 0)
                 return enforce_fail(e, 400, "bad-request", "too many ids in one request");
         }
+    }
+    if (strcmp(rt->action, "createModelVersion") == 0 && !e->admin) {
+        enum enforce_verdict v = source_item(e);
+        if (v != ENFORCE_FORWARD)
+            return v;
     }
     /* Identity stamps and reserved tags. */
     struct stamp_identity sid = {e->user, NULL};
