@@ -9,6 +9,7 @@
 #include "auth/files.h"
 #include "util/log.h"
 
+#include <ctype.h>
 #include <event2/event.h>
 #include <openssl/x509v3.h>
 #include <stdarg.h>
@@ -196,6 +197,9 @@ struct authn *authn_new(const struct authn_config *cfg, const struct authn_issue
     }
     a->obo_forms = (unsigned)forms;
     a->obo_header = strdup(cfg->obo_header ? cfg->obo_header : AUTHN_OBO_DEFAULT_HEADER);
+    a->obo_header_lc = a->obo_header ? strdup(a->obo_header) : NULL;
+    for (char *q = a->obo_header_lc; q && *q; q++)
+        *q = (char)tolower((unsigned char)*q);
     a->leeway_s = cfg->leeway_ms / 1000;
     a->max_token = (size_t)cfg->max_token_size;
     a->pat_file = dup_or_null(cfg->pat_file);
@@ -205,7 +209,7 @@ struct authn *authn_new(const struct authn_config *cfg, const struct authn_issue
     a->redis_resync_ms = cfg->redis_resync_interval_ms;
     a->mtls_uri_prefix = dup_or_null(cfg->mtls_uri_prefix);
     a->mtls_groups = strv_dup(cfg->mtls_groups, &a->nmtls_groups);
-    if (!a->realm || !a->redis_prefix || !a->mtls_groups || !a->obo_header) {
+    if (!a->realm || !a->redis_prefix || !a->mtls_groups || !a->obo_header || !a->obo_header_lc) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -279,6 +283,7 @@ void authn_free(struct authn *a)
     revset_release(a->cur_revs);
     free(a->realm);
     free(a->obo_header);
+    free(a->obo_header_lc);
     free(a->pat_file);
     free(a->revocation_file);
     free(a->redis_host);

@@ -80,6 +80,7 @@ struct authn {
     unsigned methods;
     unsigned obo_forms; /* enum authn_obo_flag */
     char *obo_header;
+    char *obo_header_lc; /* lower case, for header look-ups */
     char *realm;
     int64_t leeway_s;
     size_t max_token;

@@ -87,6 +87,8 @@ void authn_identity_release(struct authn_identity *id);
 /* The subject token header's name, or NULL when the header form is not enabled. The caller
  * must remove this header (any case, as every identity header) before forwarding upstream. */
 const char *authn_obo_header(const struct authn *a);
+/* The same in lower case, for http1_find(); NULL when the header form is not enabled. */
+const char *authn_obo_header_lc(const struct authn *a);
 /* enum authn_obo_flag bits of the enabled forms. */
 unsigned authn_obo_forms(const struct authn *a);
 
