@@ -102,6 +102,9 @@ def test_file_change_reloads_and_errors_keep_old_snapshot(warden_factory, echo, 
     r = requests.get(w.url + "/api/2.0/mlflow/experiments/search",
                      headers={"Authorization": "Bearer " + token}, timeout=5)
     assert r.status_code == 200, r.text
+    # the answer went through the visibility filter under the policy in force: alice is no
+    # admin and the echo upstream lists no experiment
+    assert r.json()["experiments"] == [], r.text
 
 
 def test_admin_api_and_sighup(warden_factory, echo, policy_env):
