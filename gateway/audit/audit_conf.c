@@ -118,7 +118,7 @@ void audit_conf_set_defaults(void *sect)
     c->overflow = AUDIT_OVERFLOW_DENY;
     c->spool_max = GIB;
     c->segment_size = 16 << 20;
-    c->queue_size = 1024;
+    c->queue_size = 256;
     c->checkpoint_interval_ms = 60000;
 }
 
@@ -208,9 +208,6 @@ void audit_conf_check(void *sect, const struct conf_pos *pos, struct conf_diag *
     struct audit_conf *c = sect;
     if (c->journal_dir && !c->journal_dir[0])
         DIAG("[audit] journal_dir: must not be empty");
-    if (c->segment_size > c->spool_max)
-        DIAG("[audit] segment_size (%lld) must not exceed spool_max (%lld)",
-             (long long)c->segment_size, (long long)c->spool_max);
     if (c->checkpoint_key) {
         if (access(c->checkpoint_key, R_OK) != 0) {
             DIAG("[audit] checkpoint_key: cannot read '%s'", c->checkpoint_key);

@@ -83,7 +83,7 @@ struct audit_conf {
     int64_t fsync_interval_ms;
     int overflow; /* enum audit_overflow */
     int64_t spool_max;
-    int64_t segment_size;
+    int64_t segment_size; /* effective: at most spool_max / 8 */
     int64_t queue_size;
     char *checkpoint_key; /* Ed25519 private key, PEM */
     int64_t checkpoint_interval_ms;

@@ -272,7 +272,8 @@ static int recover(struct audit_journal *j, char *err, size_t errlen)
         }
         firsts[n++] = f;
     }
-    qsort(firsts, n, sizeof(*firsts), cmp_u64);
+    if (n)
+        qsort(firsts, n, sizeof(*firsts), cmp_u64);
     audit_chain_init(&j->chain, j->instance);
     /* The newest segment with a complete record holds the chain head. */
     while (n > 0) {

@@ -183,7 +183,7 @@ static int parse_subject(struct ctx *c, json_t *o)
     static const char *const names[] = {"user", "groups", "groups_omitted", "auth_method",
                                         "token_id"};
     struct audit_record *r = c->r;
-    long long x;
+    long long x = 0;
     c->where = "subject";
     if (members(c, o, names, 5) || TEXT(c, o, "user", r->subject.user) ||
         TEXT(c, o, "auth_method", r->subject.auth_method) ||
@@ -229,7 +229,7 @@ static int parse_source(struct ctx *c, json_t *o)
 {
     static const char *const names[] = {"ip", "port", "user_agent"};
     struct audit_record *r = c->r;
-    long long x;
+    long long x = 0;
     c->where = "source";
     if (members(c, o, names, 3) || TEXT(c, o, "ip", r->src_ip) ||
         TEXT(c, o, "user_agent", r->user_agent) || integer(c, o, "port", 0, 65535, &x))
@@ -352,7 +352,7 @@ int audit_parse_json(const char *line, size_t len, struct audit_record *r, char 
                                         "hash"};
     struct ctx c = {.r = r, .err = err, .errlen = errlen};
     json_error_t jerr;
-    long long x;
+    long long x = 0;
     int rc = -1;
     memset(r, 0, sizeof(*r));
     json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);

@@ -267,7 +267,7 @@ static void test_malformed_checkpoints(void **state)
     /* An ordinary record is no checkpoint, even if a client-visible field mentions one. */
     struct audit_record r;
     audit_fill_typical(&r, 1);
-    AUDIT_SET(&r, request_id, "\",\"service\":\"warden\",\"action\":\"audit_checkpoint\",", 52);
+    SETS(&r, request_id, "\",\"service\":\"warden\",\"action\":\"audit_checkpoint\",");
     struct audit_chain c;
     audit_chain_init(&c, NULL);
     size_t n;

@@ -138,7 +138,7 @@ static void test_defaults_and_absent(void **state)
     assert_int_equal(c->fsync_interval_ms, 1000);
     assert_int_equal(c->overflow, AUDIT_OVERFLOW_DENY);
     assert_int_equal(c->spool_max, 1LL << 30);
-    assert_int_equal(c->queue_size, 1024);
+    assert_int_equal(c->queue_size, 256);
     assert_null(c->checkpoint_key);
     assert_int_equal(c->files[0].max_size, 100 << 20);
     assert_int_equal(c->files[0].d.format, AUDIT_OUT_JSON);
@@ -192,9 +192,6 @@ static void test_errors(void **state)
                  "only used with an https:// url");
     expect_error(WITH("[audit_http h]\nurl = http://x/\nretry_min = 5s\nretry_max = 1s\n"),
                  "retry_min is longer than retry_max");
-    expect_error("[audit]\njournal_dir = /j\nspool_max = 1M\nsegment_size = 2M\n"
-                 "[audit_file f]\npath = /a\n",
-                 "segment_size (2097152) must not exceed spool_max");
     expect_error(WITH("[audit_file f]\npath = /a\nunknown_key = 1\n"), "unknown_key");
     snprintf(t, sizeof(t),
              "[audit]\njournal_dir = /j\ncheckpoint_key = /etc/hosts\n"
