@@ -191,8 +191,9 @@ const struct route_spec route_specs[] = {
     {R(AJAX, 3, GET, "/mlflow/get-trace-artifact", "getTraceArtifact"),
      OBJ(C(TRACE, QUERY, "request_id", READ))},
     {RF(ROOT, 0, POST, "/v1/traces", "exportOtlpTraces"),
-     OBJ(C(EXPERIMENT, HEADER, "X-Mlflow-Experiment-Id", MODIFY)), BODY(OTLP),
-     NOTE("every span's trace id must be new or already in that experiment")},
+     OBJ(C(EXPERIMENT, HEADER, "X-Mlflow-Experiment-Id", MODIFY),
+         CO(RUN, HEADER, "X-Mlflow-Run-Id", MODIFY)),
+     BODY(OTLP), NOTE("every span's trace id must be new or already in that experiment")},
 
     /* ---------------- logged models ---------------- */
     {R(BOTH, 2, POST, "/mlflow/logged-models", "createLoggedModel"),

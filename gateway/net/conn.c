@@ -693,22 +693,6 @@ static void on_auth_ready(void *arg)
     conn_flush(c);
 }
 
-/* A JSON route's Content-Type: absent, application/json or application/<x>+json (parameters
- * such as charset allowed). */
-static bool content_type_json(const struct http1_request *r)
-{
-    const struct http1_header *h = http1_find(r->headers, r->nheaders, "content-type");
-    if (!h)
-        return true;
-    size_t l = 0;
-    while (l < h->value_len && h->value[l] != ';' && h->value[l] != ' ')
-        l++;
-    if (l == 16 && strncasecmp(h->value, "application/json", 16) == 0)
-        return true;
-    return l > 17 && strncasecmp(h->value, "application/", 12) == 0 &&
-           strncasecmp(h->value + l - 5, "+json", 5) == 0;
-}
-
 /* A complete request head of n bytes is at the front of the client input. */
 static void process_request(struct conn *c, size_t n)
 {
@@ -798,19 +782,13 @@ static void process_request(struct conn *c, size_t n)
         v = enforce_head(c->enf, r);
     }
     bool json = v == ENFORCE_NEED_BODY;
-    if (v == ENFORCE_ANSWER || (json && !content_type_json(r))) {
+    if (v == ENFORCE_ANSWER) {
         /* As for an authentication denial: without a body the connection may go on. */
         if (!has_body) {
             evbuffer_drain(bufferevent_get_input(c->cbev), n);
             c->rq = RQ_DONE;
         }
-        if (v == ENFORCE_ANSWER)
-            answer_enforced(c);
-        else
-            reply_error(c, 415,
-                        "this MLflow endpoint takes a JSON body (Content-Type: "
-                        "application/json)",
-                        false);
+        answer_enforced(c);
         return;
     }
 
@@ -938,7 +916,8 @@ static void enforced(struct conn *c, enum enforce_verdict v)
         return;
     }
     evbuffer_add(m, c->held, c->held_len);
-    evbuffer_add_printf(m, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n", blen);
+    evbuffer_add_printf(m, "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n",
+                        enforce_forward_content_type(c->enf), blen);
     evbuffer_add(m, b, blen);
     size_t len = evbuffer_get_length(m);
     const char *msg = (const char *)evbuffer_pullup(m, -1);

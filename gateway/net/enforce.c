@@ -25,6 +25,7 @@
 #include "mlflow/body.h"
 #include "mlflow/filter.h"
 #include "mlflow/naming.h"
+#include "mlflow/otlp.h"
 #include "mlflow/routes.h"
 #include "mlflow/stamp.h"
 #include "mlflow/target.h"
@@ -186,6 +187,11 @@ const char *enforce_forward_body(const struct enforce *e, size_t *len)
     return NULL;
 }
 
+const char *enforce_forward_content_type(const struct enforce *e)
+{
+    return e->fwd_type[0] ? e->fwd_type : "application/json";
+}
+
 int enforce_answer(const struct enforce *e, const char **body, size_t *len)
 {
     *body = e->answer ? e->answer : "";
@@ -222,6 +228,7 @@ static int item_add(struct enforce *e, enum route_object obj, enum policy_priv p
     struct item *it = &e->items[e->nitems];
     it->obj = it->orig = obj;
     it->priv = priv;
+    it->absent_ok = false;
     it->id = strndup(id, len);
     it->orig_id = strndup(id, len);
     if (!it->id || !it->orig_id) {
@@ -319,6 +326,25 @@ static void to_lower(const char *in, char *out, size_t cap)
     for (; in[i] && i + 1 < cap; i++)
         out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
     out[i] = '\0';
+}
+
+/* The media type of a Content-Type value (parameters ignored), case-insensitively. */
+static bool media_type_is(const struct http1_header *h, const char *type)
+{
+    size_t l = 0;
+    while (l < h->value_len && h->value[l] != ';' && h->value[l] != ' ')
+        l++;
+    return l == strlen(type) && strncasecmp(h->value, type, l) == 0;
+}
+
+/* application/<x>+json */
+static bool media_type_json_suffix(const struct http1_header *h)
+{
+    size_t l = 0;
+    while (l < h->value_len && h->value[l] != ';' && h->value[l] != ' ')
+        l++;
+    return l > 17 && strncasecmp(h->value, "application/", 12) == 0 &&
+           strncasecmp(h->value + l - 5, "+json", 5) == 0;
 }
 
 /* Whether the principal is in the policy's admin group (token groups or policy groups). */
@@ -452,7 +478,28 @@ enum enforce_verdict enforce_head(struct enforce *e, const struct http1_request 
         if (v != ENFORCE_FORWARD)
             return v;
     }
+    const struct http1_header *ct = http1_find(r->headers, r->nheaders, "content-type");
     if (rt->body == ROUTE_BODY_JSON) {
+        if (ct && !media_type_is(ct, "application/json") && !media_type_json_suffix(ct))
+            return enforce_fail(e, 415, "bad-content-type",
+                                "%s takes a JSON body (Content-Type: application/json)",
+                                rt->action);
+        e->phase = PH_BODY;
+        return ENFORCE_NEED_BODY;
+    }
+    if (rt->body == ROUTE_BODY_OTLP) {
+        /* Read whole: the traces it touches are in the body (risk 11). */
+        const struct http1_header *ce = http1_find(r->headers, r->nheaders, "content-encoding");
+        if (ce && !(ce->value_len == 8 && strncasecmp(ce->value, "identity", 8) == 0))
+            return enforce_fail(e, 415, "bad-content-type",
+                                "compressed OTLP bodies are not accepted: send them uncompressed");
+        bool pb = ct && media_type_is(ct, "application/x-protobuf");
+        e->otlp_json = ct && media_type_is(ct, "application/json");
+        if (!pb && !e->otlp_json)
+            return enforce_fail(e, 415, "bad-content-type",
+                                "OTLP bodies must be application/x-protobuf or application/json");
+        snprintf(e->fwd_type, sizeof(e->fwd_type), "%s",
+                 pb ? "application/x-protobuf" : "application/json");
         e->phase = PH_BODY;
         return ENFORCE_NEED_BODY;
     }
@@ -460,6 +507,33 @@ enum enforce_verdict enforce_head(struct enforce *e, const struct http1_request 
 }
 
 /* ---------------------------------------------------------------- body */
+
+/* /v1/traces: MODIFY on every existing trace the spans would be written into. */
+static enum enforce_verdict otlp_body(struct enforce *e, const char *buf, size_t len)
+{
+    struct otlp_ids *ids = malloc(sizeof(*ids));
+    char err[200];
+    if (!ids)
+        return enforce_fail(e, 500, "internal", "out of memory");
+    if (otlp_trace_ids(buf, len, e->otlp_json, ids, err, sizeof(err)) < 0) {
+        free(ids);
+        return enforce_fail(e, 400, "bad-body", "OTLP body refused: %s", err);
+    }
+    for (size_t i = 0; i < ids->n; i++) {
+        if (item_add(e, ROUTE_OBJ_TRACE, POLICY_PRIV_MODIFY, ids->id[i], strlen(ids->id[i])) < 0) {
+            free(ids);
+            return enforce_fail(e, 500, "internal", "out of memory");
+        }
+        e->items[e->nitems - 1].absent_ok = true;
+    }
+    free(ids);
+    e->fwd = malloc(len ? len : 1);
+    if (!e->fwd)
+        return enforce_fail(e, 500, "internal", "out of memory");
+    memcpy(e->fwd, buf, len);
+    e->fwd_len = len;
+    return after_ids(e);
+}
 
 /*
  * CreateModelVersion's `source` is where /model-versions/get-artifact later serves files from
@@ -505,6 +579,8 @@ static enum enforce_verdict source_item(struct enforce *e)
 enum enforce_verdict enforce_body(struct enforce *e, const char *buf, size_t len)
 {
     const struct route *rt = e->route;
+    if (rt->body == ROUTE_BODY_OTLP)
+        return otlp_body(e, buf, len);
     struct body_spec spec;
     char err[256];
     if (body_spec_from_route(rt, &spec, err, sizeof(err)) < 0)
@@ -718,6 +794,10 @@ static int apply(struct enforce *e, enum resolve_rc rc, const struct resolve_fac
         enforce_fail(e, 503, "lookup-failed", "could not resolve %s %s: %s; retry later",
                      route_object_name(it->obj), it->id, err && err[0] ? err : "look-up failed");
         return 0;
+    }
+    if (rc == RESOLVE_NOT_FOUND && it->absent_ok) {
+        e->cur++; /* a new trace: the header's experiment (checked) receives it */
+        return 1;
     }
     if (rc == RESOLVE_NOT_FOUND) {
         /* A name the client gave: decide on it without an owner (MLflow answers "not found"

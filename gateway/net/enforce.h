@@ -64,6 +64,10 @@ size_t enforce_body_limit(const struct enforce *e);
  * which only happens for routes whose body is not JSON). */
 const char *enforce_forward_body(const struct enforce *e, size_t *len);
 
+/* The Content-Type of enforce_forward_body(): application/json, or the client's own
+ * (OTLP protobuf or JSON). */
+const char *enforce_forward_content_type(const struct enforce *e);
+
 /* ENFORCE_ANSWER: status and JSON body. */
 int enforce_answer(const struct enforce *e, const char **body, size_t *len);
 

@@ -20,8 +20,9 @@ struct item {
     enum route_object obj;  /* what id names now (climbs: run -> experiment) */
     enum route_object orig; /* what the client named */
     enum policy_priv priv;
-    char *id;      /* current id (owned) */
-    char *orig_id; /* as the client gave it (owned) */
+    char *id;       /* current id (owned) */
+    char *orig_id;  /* as the client gave it (owned) */
+    bool absent_ok; /* an id that names nothing is fine (a new OTLP trace) */
 };
 
 enum phase { PH_HEAD = 0, PH_BODY, PH_RESOLVE, PH_FILTER, PH_DONE };
@@ -46,8 +47,10 @@ struct enforce {
 
     /* body */
     struct body_result *body;
-    char *fwd; /* stamped body (owned), else body->json is forwarded */
+    char *fwd; /* stamped body or the OTLP bytes (owned), else body->json is forwarded */
     size_t fwd_len;
+    bool otlp_json;     /* OTLP body in JSON (else protobuf) */
+    char fwd_type[128]; /* Content-Type of the forwarded body */
 
     /* look-up in flight */
     struct resolve_wait *wait;
