@@ -331,6 +331,7 @@ static const struct conf_section sections[] = {
      authn_issuer_conf_check},
     {"policy", sizeof(struct policy_conf), false, policy_keys, ROOT(policy), 0, CONF_NO_LABEL,
      policy_defaults, NULL},
+    AUDIT_CONF_SECTIONS(struct warden_config, audit),
 };
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
@@ -364,6 +365,7 @@ struct warden_config *config_load(const char *path, struct conf_diag *diag)
                               "enable",
                               cfg->listeners[i].label ? cfg->listeners[i].label
                                                       : cfg->listeners[i].address);
+        audit_conf_check_all(&cfg->audit, &pos, diag);
     }
     if (diag->n > 0) {
         config_free(cfg);

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/audit_conf.h"
 #include "auth/authn_conf.h"
 #include "util/conf.h"
 
@@ -107,6 +108,7 @@ struct warden_config {
     struct authn_issuer_config *issuers;
     size_t nissuers;
     struct policy_conf policy;
+    struct audit_conf audit; /* [audit] and the audit sink sections (audit/audit_conf.h) */
     unsigned auth_methods; /* enum authn_method_flag bits, resolved by config_load() */
 };
 
