@@ -25,6 +25,7 @@ struct policy_store;
 struct target;
 struct policy_snapshot;
 struct resolve_cache;
+struct audit_pipeline;
 
 /* Read-only state shared by every worker, built by main before the workers start. */
 struct worker_shared {
@@ -34,6 +35,7 @@ struct worker_shared {
     socklen_t upstream_addrlen;
     struct authn *authn;         /* shared, thread-safe on the request path */
     struct policy_store *policy; /* NULL when no [policy] is configured */
+    struct audit_pipeline *audit; /* NULL when no [audit] is configured */
 };
 
 struct worker_listener {
