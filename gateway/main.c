@@ -3,7 +3,9 @@
  * configuration (all errors reported as file:line:column), binds every listener (one
  * SO_REUSEPORT socket per worker), starts the workers and the admin plane, writes the ready
  * file, then waits for signals on the main thread: SIGTERM/SIGINT drain and exit, SIGHUP
- * reloads the policy and the authentication material. Nothing else lives here.
+ * reloads the policy and the authentication material, SIGUSR1 reopens the audit files. It
+ * owns the audit pipeline's life cycle: started before the workers, told about start-up and
+ * shutdown (audit events), stopped (flushed) after the workers. Nothing else lives here.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,7 +20,9 @@
 #include <event2/thread.h>
 
 #include "admin/admin.h"
+#include "admin/metrics.h"
 #include "admin/reload.h"
+#include "audit/pipeline.h"
 #include "auth/authn.h"
 #include "config.h"
 #include "policy/store.h"
@@ -173,6 +177,9 @@ int main(int argc, char **argv)
     int *fds = calloc(cfg->nlisteners * (size_t)nworkers, sizeof(int));
     SSL_CTX **tls = calloc(cfg->nlisteners, sizeof(*tls));
     struct admin *admin = NULL;
+    struct audit_pipeline *audit = NULL;
+    bool started = false;
+    err[0] = '\0';
     struct worker_shared shared = {.cfg = cfg, .tls = tls, .authn = authn, .policy = policy};
     struct reload_ctx reload = {.policy = policy, .authn = authn};
     if (!workers || !ports || !fds || !tls)
@@ -187,13 +194,30 @@ int main(int argc, char **argv)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, NULL); /* inherited by every thread started below */
     if (evthread_use_pthreads() != 0) {
         log_error("libevent threading support unavailable");
         goto out;
     }
-    if (resolve_upstream(&cfg->upstream, &shared) < 0)
+    /* Auditing first: everything after this point is recorded, start-up failures included. */
+    if (audit_conf_enabled(&cfg->audit)) {
+        cfg->audit.product_version = WARDEN_VERSION;
+        audit = audit_pipeline_new(&cfg->audit, err, sizeof(err));
+        if (!audit || audit_pipeline_start(audit, err, sizeof(err)) != 0) {
+            log_error("audit: %s", err);
+            goto out;
+        }
+        metrics_set_audit(audit);
+    } else {
+        log_warn("no [audit] section: requests are not audited");
+    }
+    shared.audit = audit;
+    reload.audit = audit;
+    if (resolve_upstream(&cfg->upstream, &shared) < 0) {
+        snprintf(err, sizeof(err), "cannot resolve the upstream %s", cfg->upstream.conn_host);
         goto out;
+    }
     if (authn_start(authn, err, sizeof(err)) != 0) {
         log_error("authentication: %s", err);
         goto out;
@@ -240,7 +264,8 @@ int main(int argc, char **argv)
         }
     }
     if (admin_start(admin) != 0) {
-        log_error("cannot start admin thread");
+        snprintf(err, sizeof(err), "cannot start the admin thread");
+        log_error("%s", err);
         goto out;
     }
     for (size_t i = 0; i < cfg->nlisteners; i++)
@@ -251,7 +276,16 @@ int main(int argc, char **argv)
     if (cfg->server.ready_file &&
         write_ready_file(cfg->server.ready_file, cfg, ports, admin_port(admin)) != 0) {
         log_error("cannot write ready file %s: %s", cfg->server.ready_file, strerror(errno));
+        snprintf(err, sizeof(err), "cannot write the ready file");
         goto stop;
+    }
+    started = true;
+    if (audit) {
+        char detail[512];
+        snprintf(detail, sizeof(detail),
+                 "warden %s started (pid %d): %zu listener(s), %d worker(s), upstream %s",
+                 WARDEN_VERSION, (int)getpid(), cfg->nlisteners, nworkers, cfg->upstream.url);
+        audit_event(audit, "startup", true, detail);
     }
 
     for (;;) {
@@ -262,8 +296,14 @@ int main(int argc, char **argv)
             reload_all(&reload, "SIGHUP", NULL, 0);
             continue;
         }
+        if (sig == SIGUSR1) {
+            log_info("SIGUSR1: reopening the audit files");
+            audit_pipeline_reopen(audit);
+            continue;
+        }
         log_info("signal %d received: draining (deadline %lld ms)", sig,
                  (long long)cfg->server.shutdown_timeout_ms);
+        snprintf(err, sizeof(err), "signal %d", sig);
         break;
     }
     rc = 0;
@@ -276,9 +316,23 @@ stop:
             worker_join(workers[k]);
     log_info("stopped");
 out:
+    if (audit) {
+        char detail[600];
+        if (started)
+            snprintf(detail, sizeof(detail), "warden stopped (%s); in-flight requests drained",
+                     err[0] ? err : "shutdown");
+        else
+            snprintf(detail, sizeof(detail), "warden failed to start: %s",
+                     err[0] ? err : "see the daemon log");
+        audit_event(audit, started ? "shutdown" : "startup", started && rc == 0, detail);
+    }
     admin_free(admin);
     for (int k = 0; workers && k < nworkers; k++)
         worker_free(workers[k]);
+    /* After the workers (they submit records): flush and stop. */
+    metrics_set_audit(NULL);
+    audit_pipeline_stop(audit, cfg->server.shutdown_timeout_ms);
+    audit_pipeline_free(audit);
     for (size_t i = 0; fds && i < cfg->nlisteners * (size_t)nworkers; i++)
         if (fds[i] >= 0)
             close(fds[i]);

@@ -6,6 +6,10 @@
 
 #include <stdio.h>
 
+#include "audit/pipeline.h"
+
+static size_t metrics_render_audit(char *buf, size_t cap);
+
 struct metrics g_metrics;
 
 static const uint64_t bucket_us[METRICS_LATENCY_BUCKETS] = {
@@ -92,5 +96,22 @@ size_t metrics_render(char *buf, size_t cap)
     OUT("warden_request_duration_seconds_sum %.6f\n", LOAD(g_metrics.latency_sum_us) / 1e6);
     OUT("warden_request_duration_seconds_count %llu\n", LOAD(g_metrics.latency_count));
 #undef OUT
+    if (n < cap)
+        n += metrics_render_audit(buf + n, cap - n);
     return n < cap ? n : cap;
+}
+
+/* ---- audit pipeline ------------------------------------------------------------------ */
+
+static _Atomic(struct audit_pipeline *) audit_source;
+
+void metrics_set_audit(struct audit_pipeline *p)
+{
+    atomic_store(&audit_source, p);
+}
+
+static size_t metrics_render_audit(char *buf, size_t cap)
+{
+    struct audit_pipeline *p = atomic_load(&audit_source);
+    return p ? audit_pipeline_metrics(p, buf, cap) : 0;
 }

@@ -40,4 +40,11 @@ void metrics_request_done(int status, uint64_t latency_us);
 /* Render Prometheus text exposition format into buf; returns bytes written (truncated at cap). */
 size_t metrics_render(char *buf, size_t cap);
 
+/* ---- audit pipeline (gateway/audit/pipeline.c) ----------------------------------------
+ * The pipeline whose figures metrics_render appends (queue depth, journal, spool, overflow,
+ * per-sink delivery; see audit_pipeline_metrics). Set by main once the pipeline runs, cleared
+ * (NULL) before it is freed. */
+struct audit_pipeline;
+void metrics_set_audit(struct audit_pipeline *p);
+
 #endif

@@ -1,6 +1,6 @@
 /*
- * reload: see reload.h. Outcomes are logged (one line per result, one per policy error) and
- * counted by the policy store (exported by /metrics).
+ * reload: see reload.h. Outcomes are logged (one line per result, one per policy error),
+ * counted by the policy store (exported by /metrics) and recorded as audit events.
  */
 #include "admin/reload.h"
 
@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit/pipeline.h"
 #include "auth/authn.h"
 #include "policy/store.h"
 #include "util/log.h"
@@ -54,6 +55,25 @@ int reload_all(const struct reload_ctx *ctx, const char *why, char *out, size_t 
     else
         log_error("reload (%s): policy refused with %zu error(s); keeping version %s", why,
                   diag.count, st.version[0] ? st.version : "-");
+    if (ctx->audit) {
+        char detail[512];
+        snprintf(detail, sizeof(detail),
+                 "reload (%s): authentication material re-read, audit files reopened, policy %s",
+                 why, rc == 0 ? "accepted" : "refused");
+        audit_pipeline_reopen(ctx->audit);
+        audit_event(ctx->audit, "config_reload", rc == 0, detail);
+        if (ctx->policy) {
+            if (rc == 0)
+                snprintf(detail, sizeof(detail), "policy %s (%s), version %s",
+                         changed ? "changed" : "unchanged", why, st.version[0] ? st.version : "-");
+            else
+                snprintf(detail, sizeof(detail),
+                         "policy refused (%s) with %zu error(s)%s%s; keeping version %s", why,
+                         diag.count, diag.count ? ", first: " : "",
+                         diag.count ? diag.v[0].text : "", st.version[0] ? st.version : "-");
+            audit_event(ctx->audit, "policy_reload", rc == 0, detail);
+        }
+    }
     if (out && outlen) {
         size_t n =
             (size_t)snprintf(out, outlen,

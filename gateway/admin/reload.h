@@ -3,7 +3,9 @@
  * (compiled off the request path, swapped atomically, the old one kept on any error) and the
  * authentication material (JWKS, PAT and revocation files, on authn's control thread). Called
  * from the main thread on SIGHUP, from the admin thread for POST /reload and by the policy
- * file watcher. Serialised by a mutex so two triggers never compile at once.
+ * file watcher. Serialised by a mutex so two triggers never compile at once. Every reload is
+ * an audit event ("config_reload" for the trigger, "policy_reload" for the policy's outcome)
+ * and reopens the audit file sinks (external rotation).
  */
 #ifndef WARDEN_ADMIN_RELOAD_H
 #define WARDEN_ADMIN_RELOAD_H
@@ -13,10 +15,12 @@
 
 struct policy_store;
 struct authn;
+struct audit_pipeline;
 
 struct reload_ctx {
-    struct policy_store *policy; /* may be NULL */
-    struct authn *authn;         /* may be NULL */
+    struct policy_store *policy;  /* may be NULL */
+    struct authn *authn;          /* may be NULL */
+    struct audit_pipeline *audit; /* may be NULL */
 };
 
 /*

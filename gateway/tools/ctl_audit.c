@@ -160,10 +160,13 @@ static int cmd_verify(int argc, char **argv)
         printf("%llu checkpoint%s verified with key %s: records up to seq %llu are signed",
                (unsigned long long)cx.checkpoints, cx.checkpoints == 1 ? "" : "s",
                audit_pubkey_key_id(key), (unsigned long long)cx.signed_through);
-        if (later)
-            printf("; %llu later record%s (seq %llu..%llu) not yet covered by a checkpoint",
-                   (unsigned long long)later, later == 1 ? "" : "s",
-                   (unsigned long long)cx.signed_through + 1, (unsigned long long)cx.v.last_seq);
+        if (later == 1)
+            printf("; 1 later record (seq %llu) not yet covered by a checkpoint",
+                   (unsigned long long)cx.v.last_seq);
+        else if (later)
+            printf("; %llu later records (seq %llu..%llu) not yet covered by a checkpoint",
+                   (unsigned long long)later, (unsigned long long)cx.signed_through + 1,
+                   (unsigned long long)cx.v.last_seq);
         printf("\n");
     } else if (cx.checkpoints) {
         printf("%llu checkpoint%s present; signatures not checked (pass --key PUBKEY.pem)\n",
