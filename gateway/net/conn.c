@@ -37,6 +37,8 @@
 #include "admin/metrics.h"
 #include "auth/authn.h"
 #include "config.h"
+#include "audit/pipeline.h"
+#include "auth/principal.h"
 #include "net/enforce.h"
 #include "net/gate.h"
 #include "policy/policy.h"
@@ -67,6 +69,11 @@ struct conn {
     bool closing;       /* no more requests: close once the output is flushed */
     bool client_eof;
     char peer_ip[INET6_ADDRSTRLEN];
+    uint16_t peer_port;
+    struct audit_record *rec; /* this exchange's audit record (NULL: auditing off) */
+    int up_status;            /* MLflow's status for this exchange, 0 if not forwarded */
+    bool anonymous;           /* forwarded without a credential (public endpoint) */
+    bool rec_live;            /* rec was begun for the current exchange */
 
     /* current exchange */
     enum req_state rq;
@@ -276,6 +283,7 @@ void conn_free(struct conn *c)
     exchange_release(c);
     if (c->jbody)
         evbuffer_free(c->jbody);
+    free(c->rec);
     free(c->replay);
     event_free(c->timer);
     bufferevent_free(c->cbev);
@@ -382,8 +390,90 @@ static void resume_reading(struct conn *c)
 
 static void try_parse_head(struct conn *c);
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start this exchange's audit record (auditing on only). The head's views are valid now. */
+static void audit_begin(struct conn *c, const struct http1_request *r)
+{
+    if (!c->w->shared->audit)
+        return;
+    if (!c->rec && !(c->rec = malloc(sizeof(*c->rec))))
+        return; /* account() tries again with a minimal record */
+    struct audit_record *a = c->rec;
+    c->rec_live = true;
+    audit_record_init(a, wall_ms() - (int64_t)(elapsed_us(&c->t_start) / 1000), "mlflow");
+    AUDIT_SET(a, request_id, c->request_id, strlen(c->request_id));
+    if (r) {
+        AUDIT_SET(a, method, r->method_str, r->method_len);
+        audit_record_set_path(a, r->target, r->target_len);
+        const struct http1_header *ua = http1_find(r->headers, r->nheaders, "user-agent");
+        if (ua)
+            AUDIT_SET(a, user_agent, ua->value, ua->value_len);
+    }
+    audit_record_set_source(a, c->peer_ip, strlen(c->peer_ip), c->peer_port);
+    AUDIT_SET(a, subject.auth_method, "none", 4);
+}
+
+static void audit_principal(struct conn *c, const struct principal *p)
+{
+    static const char *const methods[] = {"none", "jwt", "pat", "basic", "basic", "mtls"};
+    struct audit_record *a = c->rec;
+    if (!a || !p)
+        return;
+    AUDIT_SET(a, subject.user, p->user, strlen(p->user));
+    const char *m = (unsigned)p->method < 6 ? methods[p->method] : "none";
+    AUDIT_SET(a, subject.auth_method, m, strlen(m));
+    AUDIT_SET(a, subject.token_id, p->token_id, strlen(p->token_id));
+    for (size_t i = 0; i < p->ngroups; i++)
+        audit_record_add_group(a, p->groups[i], strlen(p->groups[i]));
+}
+
+/* One record per exchange, whatever its end: decided by enforce, refused by the parser or
+ * authentication, answered by MLflow or failed upstream. Submitted before the last bytes of
+ * the answer leave (conn_flush runs after the callback), so in the synchronous commit mode
+ * no acknowledged request lacks its record. */
+static void audit_end(struct conn *c)
+{
+    struct audit_pipeline *p = c->w->shared->audit;
+    if (!p)
+        return;
+    if (!c->rec || !c->rec_live) {
+        audit_begin(c, NULL);
+        if (!c->rec) {
+            log_error("audit: out of memory: request %s not recorded", c->request_id);
+            return;
+        }
+        const char *m = http1_method_name(c->method);
+        AUDIT_SET(c->rec, method, m, strlen(m));
+    }
+    struct audit_record *a = c->rec;
+    a->status = c->status;
+    a->upstream_status = c->up_status;
+    a->latency_us = elapsed_us(&c->t_start);
+    if (c->enf) {
+        enforce_audit(c->enf, a);
+    } else {
+        const char *why = c->anonymous       ? "public endpoint"
+                          : c->status == 401 ? "unauthenticated"
+                          : c->status == 503 ? "unavailable"
+                          : c->status >= 400 ? "refused before authorisation"
+                                             : "";
+        a->decision.result = c->anonymous ? AUDIT_DECISION_ALLOW : AUDIT_DECISION_DENY;
+        AUDIT_SET(a, decision.reason, why, strlen(why));
+    }
+    c->rec_live = false;
+    if (audit_submit(p, a) < 0)
+        log_error("audit: record of request %s refused (spool full)", c->request_id);
+}
+
 static void account(struct conn *c)
 {
+    audit_end(c);
     metrics_request_done(c->status, elapsed_us(&c->t_start));
     log_debug("worker %d: %s %s status=%d id=%s", c->w->id, c->peer_ip,
               http1_method_name(c->method), c->status, c->request_id);
@@ -406,9 +496,9 @@ static void reply(struct conn *c, int status, const char *extra, const char *bod
                         close ? "close" : "keep-alive");
     if (c->method != HTTP1_M_HEAD)
         evbuffer_add(out, body, blen);
-    exchange_release(c); /* body may belong to the exchange (enforce's answer) */
     c->status = status;
     account(c);
+    exchange_release(c); /* body may belong to the exchange (enforce's answer) */
     c->rs = RS_DONE;
     if (close) {
         close_after_flush(c);
@@ -715,6 +805,14 @@ static void process_request(struct conn *c, size_t n)
     } else {
         worker_random_id(w, c->request_id);
     }
+    c->anonymous = false;
+    c->up_status = 0;
+    audit_begin(c, r);
+    if (!audit_accepting(w->shared->audit)) {
+        /* Fail closed: the audit spool is full and the rule is deny. */
+        refuse(c, 503, "the audit trail is unavailable; retry later");
+        return;
+    }
 
     if ((r->method == HTTP1_M_GET || r->method == HTTP1_M_HEAD) &&
         (r->body == HTTP1_BODY_CHUNKED || c->req_left > 0)) {
@@ -743,6 +841,8 @@ static void process_request(struct conn *c, size_t n)
     switch (gate_check(w, r, ssl, c->auth_mask, &g)) {
     case GATE_FORWARD:
         c->principal = g.principal;
+        c->anonymous = g.anonymous;
+        audit_principal(c, g.principal);
         break;
     case GATE_PENDING:
         if (!c->auth_waited &&
@@ -1204,6 +1304,7 @@ static void write_response_head(struct conn *c, size_t head_len)
     if (connection_tokens(r->headers, r->nheaders, &tok) < 0)
         tok.n = 0;
     c->status = r->status;
+    c->up_status = r->status;
     c->resp_body = r->body;
     c->resp_left = r->body == HTTP1_BODY_LENGTH ? r->content_length : 0;
     c->up_reusable = c->up_reusable && r->keep_alive;
@@ -1576,13 +1677,15 @@ int conn_new(struct worker *w, int fd, const struct sockaddr *peer, socklen_t pe
     c->magic = CONN_MAGIC;
     c->w = w;
     c->auth_mask = auth_mask;
-    if (peer->sa_family == AF_INET)
+    if (peer->sa_family == AF_INET) {
         inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, c->peer_ip,
                   sizeof(c->peer_ip));
-    else if (peer->sa_family == AF_INET6)
+        c->peer_port = ntohs(((const struct sockaddr_in *)peer)->sin_port);
+    } else if (peer->sa_family == AF_INET6) {
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, c->peer_ip,
                   sizeof(c->peer_ip));
-    else
+        c->peer_port = ntohs(((const struct sockaddr_in6 *)peer)->sin6_port);
+    } else
         strcpy(c->peer_ip, "unknown");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

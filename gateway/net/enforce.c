@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "admin/metrics.h"
+#include "audit/record.h"
 #include "auth/principal.h"
 #include "config.h"
 #include "mlflow/body.h"
@@ -681,6 +682,12 @@ static int decide(struct enforce *e, const struct item *it, const struct policy_
     set_object(e, kind_word(obj->kind), "%s", name);
     if (rc == 0 && d.allowed) {
         e->reason = policy_reason_name(d.reason);
+        if (d.source.file)
+            snprintf(e->grant, sizeof(e->grant), "%s:%u:%u %s to %s", d.source.file, d.source.line,
+                     d.source.col, policy_priv_name(d.matched),
+                     d.principal ? d.principal : "owner");
+        else
+            snprintf(e->grant, sizeof(e->grant), "%s", d.principal ? d.principal : "owner stamp");
         return 1;
     }
     bool named = client_named;
@@ -1019,5 +1026,69 @@ void enforce_completed(struct enforce *e, int status)
             resolve_invalidate(e->w, ROUTE_OBJ_EXPERIMENT_NAME, it->orig_id);
         if (it->orig == ROUTE_OBJ_NEW_MODEL)
             resolve_invalidate(e->w, ROUTE_OBJ_MODEL, it->orig_id);
+    }
+}
+
+/* Body members recorded per request: what the action was about, never values that could hold
+ * data or secrets beyond names and ids (the record redacts credential-looking values too). */
+static const char *const audit_keys[] = {
+    "name",     "new_name",      "key",         "experiment_id", "run_id",
+    "model_id", "trace_id",      "version",     "alias",         "dataset_id",
+    "filter",   "filter_string", "max_results", "source",        "stage",
+};
+
+void enforce_audit(const struct enforce *e, struct audit_record *r)
+{
+    if (!e)
+        return;
+    AUDIT_SET(r, action, e->action, strlen(e->action));
+    AUDIT_SET(r, resource.kind, e->obj_kind, strlen(e->obj_kind));
+    AUDIT_SET(r, resource.name, e->obj_name, strlen(e->obj_name));
+    for (size_t i = 0; i < e->nitems && i < AUDIT_RES_IDS; i++) {
+        const struct item *it = &e->items[i];
+        char key[AUDIT_RES_ID_KEY_MAX];
+        snprintf(key, sizeof(key), "%s", route_object_name(it->orig));
+        audit_record_add_resource_id(r, key, it->orig_id, strlen(it->orig_id));
+    }
+    if (e->phase == PH_DONE || e->allowed || e->status) {
+        r->decision.result = e->allowed ? AUDIT_DECISION_ALLOW : AUDIT_DECISION_DENY;
+        const char *why = e->admin && e->allowed ? "admin" : (e->reason ? e->reason : "");
+        char reason[AUDIT_REASON_MAX];
+        if (!e->allowed && e->answer) {
+            /* the message the client got says what was missing */
+            json_error_t je;
+            json_t *j = json_loadb(e->answer, e->answer_len, 0, &je);
+            snprintf(reason, sizeof(reason), "%s: %s", why,
+                     j ? json_string_value(json_object_get(j, "message")) : "");
+            json_decref(j);
+        } else {
+            snprintf(reason, sizeof(reason), "%s", why);
+        }
+        AUDIT_SET(r, decision.reason, reason, strlen(reason));
+    }
+    if (e->priv_name)
+        AUDIT_SET(r, decision.privilege, e->priv_name, strlen(e->priv_name));
+    if (e->allowed && e->grant[0])
+        AUDIT_SET(r, decision.grant, e->grant, strlen(e->grant));
+    if (e->snap) {
+        const char *v = policy_snapshot_version(e->snap);
+        AUDIT_SET(r, decision.policy_version, v, strlen(v));
+    }
+    if (e->body && e->body->json) {
+        json_error_t je;
+        json_t *j = json_loadb(e->body->json, e->body->len, 0, &je);
+        for (size_t i = 0; j && i < sizeof(audit_keys) / sizeof(audit_keys[0]); i++) {
+            json_t *v = json_object_get(j, audit_keys[i]);
+            char num[32];
+            const char *s = json_string_value(v);
+            size_t n = s ? json_string_length(v) : 0;
+            if (json_is_integer(v)) {
+                n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(v));
+                s = num;
+            }
+            if (s)
+                audit_record_add_param(r, audit_keys[i], strlen(audit_keys[i]), s, n);
+        }
+        json_decref(j);
     }
 }

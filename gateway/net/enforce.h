@@ -88,4 +88,10 @@ struct enforce_summary {
 };
 void enforce_summary(const struct enforce *e, struct enforce_summary *out);
 
+/* Writes what the decision knows into an audit record: action, resource (kind, securable
+ * name, the ids the request named), decision (allow/deny, privilege, matched grant, policy
+ * version, reason) and the allow-listed parameters of the action. */
+struct audit_record;
+void enforce_audit(const struct enforce *e, struct audit_record *r);
+
 #endif

@@ -78,6 +78,7 @@ struct enforce {
     char obj_kind[24];
     char obj_name[384];
     const char *priv_name;
+    char grant[256]; /* the grant or ownership that allowed the last decision */
     const char *reason;
     bool allowed;
 };
