@@ -30,6 +30,13 @@ WARDEN_BIN = base.WARDEN_BIN
 WARDENCTL = os.environ.get("WARDENCTL_BIN") or os.path.join(os.path.dirname(WARDEN_BIN), "wardenctl")
 SANITIZED = base.SANITIZED
 
+# The route the authentication tests send their requests to: getServerInfo, which Warden's
+# route table opens to every authenticated principal. It is forwarded as the client's own request
+# (no look-up, no filtering), so what reaches the upstream is exactly what authentication made
+# of it, whatever the user's grants (these tests' users are not admins). Authorisation is
+# tested in test_enforce_*.py.
+API = "/api/3.0/mlflow/server-info"
+
 
 # --- wardenctl -------------------------------------------------------------------------------
 def ctl(*args, stdin=None, check=True):

@@ -23,7 +23,7 @@ from .authkit import bearer
 NO_CRED_MESSAGE = ("Authentication required: send Authorization: Bearer <token> (a JWT from your "
                    "identity provider or a personal access token), or Basic credentials with a "
                    "token as the password")
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
+API = authkit.API
 
 
 def assert_invalid(resp, description, token=None):
@@ -220,7 +220,7 @@ def test_two_authorization_headers(w, echo, creds):
 
 def test_expect_100_continue_without_token(w, echo):
     """security-cases X1: no 100 Continue, 401, connection closed, upstream saw nothing."""
-    data = httpraw.req("POST", "/api/2.0/mlflow/artifacts/upload", [
+    data = httpraw.req("POST", httpraw.upload(), [
         ("Expect", "100-continue"), ("Content-Type", "application/octet-stream"),
         ("Content-Length", str(10 * 1024 ** 3))], auth=False)
     s = httpraw.connect(w.port)

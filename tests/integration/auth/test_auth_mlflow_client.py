@@ -4,6 +4,12 @@ and what it shows its user when the credential is missing or refused.
 The client runs in a fresh interpreter per scenario (mlflow_scenario.py): it reads
 MLFLOW_TRACKING_TOKEN / MLFLOW_TRACKING_USERNAME / MLFLOW_TRACKING_PASSWORD from the
 environment, so each test sets exactly the variables it means to test.
+
+Warden enforces the catalog policy on every request; the integration tests' default policy
+(fixtures/admin.policy) grants nothing but names `admins` the admin group. The scenario users are
+in that group (a JWT `groups` claim, a PAT's groups), so this suite tests authentication with the
+real client; a user outside it is refused with PERMISSION_DENIED, which the client shows its
+user (test_denied_message_reaches_the_user). Grants themselves are tested in test_enforce_*.py.
 """
 
 import json
@@ -48,7 +54,7 @@ def assert_scenario(name, out):
 
 def test_jwt_bearer(mlflow_warden, creds):
     before = authkit.metric(mlflow_warden, "warden_auth_total", result="verified")
-    tok = creds.issuer.mint("alice", groups=["risk"])
+    tok = creds.issuer.mint("alice", groups=["risk", "admins"])
     name, out = run_client(mlflow_warden, {"MLFLOW_TRACKING_TOKEN": tok})
     assert_scenario(name, out)
     # One signature verification, every further request of the client a cache hit.
@@ -57,14 +63,14 @@ def test_jwt_bearer(mlflow_warden, creds):
 
 
 def test_pat_bearer(mlflow_warden, creds):
-    tok = authkit.pat_create(creds.pat_file, "bob")[0]
+    tok = authkit.pat_create(creds.pat_file, "bob", groups=("admins",))[0]
     assert authkit.wait_for(lambda: _accepted(mlflow_warden, tok), 5) is not None
     name, out = run_client(mlflow_warden, {"MLFLOW_TRACKING_TOKEN": tok})
     assert_scenario(name, out)
 
 
 def test_basic_with_pat_password(mlflow_warden, creds):
-    tok = authkit.pat_create(creds.pat_file, "carol")[0]
+    tok = authkit.pat_create(creds.pat_file, "carol", groups=("admins",))[0]
     assert authkit.wait_for(lambda: _accepted(mlflow_warden, tok), 5) is not None
     name, out = run_client(mlflow_warden, {"MLFLOW_TRACKING_USERNAME": "carol",
                                            "MLFLOW_TRACKING_PASSWORD": tok})
@@ -73,8 +79,7 @@ def test_basic_with_pat_password(mlflow_warden, creds):
 
 def _accepted(w, tok):
     import requests
-    return requests.get(w.url + "/api/2.0/mlflow/experiments/search?max_results=1",
-                        headers=authkit.bearer(tok), timeout=10).status_code == 200
+    return requests.get(w.url + authkit.API, headers=authkit.bearer(tok), timeout=10).status_code == 200
 
 
 def test_no_credential_message_reaches_the_user(mlflow_warden, mlflow_server):
@@ -91,3 +96,14 @@ def test_refused_token_message_reaches_the_user(mlflow_warden, creds):
     assert out["error_code"] == "UNAUTHENTICATED"
     assert "Invalid credentials: audience not accepted" in out["message"]
     assert tok not in out["message"] and tok.split(".")[2] not in out["message"]
+
+
+def test_denied_message_reaches_the_user(mlflow_warden, creds):
+    """Authenticated but outside the admin group, with no grant: the first call (create the
+    experiment) is refused by the policy and the client shows Warden's reason."""
+    tok = creds.issuer.mint("dave", groups=["risk"])
+    name, out = run_client(mlflow_warden, {"MLFLOW_TRACKING_TOKEN": tok})
+    assert out["ok"] is False
+    assert out["error_code"] == "PERMISSION_DENIED"
+    assert "dave lacks USE CATALOG on catalog main" in out["message"], out
+    assert tok not in out["message"]

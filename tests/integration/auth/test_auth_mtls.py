@@ -13,7 +13,7 @@ import pytest
 import httpraw
 from . import authkit
 
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
+API = authkit.API
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ import requests
 from . import authkit
 from .authkit import bearer
 
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
+API = authkit.API
 JWKS = "/jwks"
 DISCOVERY = "/.well-known/openid-configuration"
 

@@ -12,7 +12,7 @@ import requests
 import httpraw
 from . import authkit
 
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
+API = authkit.API
 
 
 def raw_get(w, target, method="GET"):

@@ -10,7 +10,7 @@ import requests
 from . import authkit
 from .authkit import bearer
 
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
+API = authkit.API
 # Propagation bounds: the file poller runs every reload_interval (200ms here); pub/sub is
 # immediate. Sanitized builds get more slack.
 FILE_BOUND = 3.0 if authkit.SANITIZED else 2.0

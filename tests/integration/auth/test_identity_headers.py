@@ -11,7 +11,7 @@ import requests
 
 from . import authkit
 
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
+API = authkit.API
 
 SPOOFS = {
     "X-Warden-User": "root@acme.example",

@@ -9,7 +9,7 @@ import requests
 from conftest import WARDEN_BIN
 from . import authkit
 
-API = "/api/2.0/mlflow/experiments/search?max_results=1"
+API = authkit.API
 
 
 def test_listener_accepts_only_its_methods(auth_warden, echo, creds):
