@@ -156,7 +156,10 @@ static bool shape_of(enum route_object kind, struct req_shape *sh)
         sh->place = IN_PATH;
         return true;
     case ROUTE_OBJ_LOGGED_MODEL:
+        /* deleted logged models still belong to their experiment (MLflow serves them with
+         * allow_deleted=true, so their look-up must find them too) */
         sh->prefix = "/api/2.0/mlflow/logged-models/";
+        sh->suffix = "?allow_deleted=true";
         sh->place = IN_PATH;
         return true;
     case ROUTE_OBJ_DATASET:

@@ -9,30 +9,33 @@
  * tests/unit/fixtures/lookup/ by capture.py there). <q> is the id percent-encoded as a query
  * value, <p> as a path segment (every byte but A-Z a-z 0-9 - . _ ~ as %XX):
  *
- *   object          request (GET)                                          facts read
- *   EXPERIMENT      /api/2.0/mlflow/experiments/get?experiment_id=<q> experiment.{experiment_id,
- *   EXPERIMENT_NAME /api/2.0/mlflow/experiments/get-by-name?experiment_name=<q>  name,
- *                                                                          lifecycle_stage, tags}
- *   RUN             /api/2.0/mlflow/runs/get?run_id=<q>                    run.info.experiment_id
- *   TRACE           /api/3.0/mlflow/traces/<p> trace.trace_info.trace_location
- *                                                                          .mlflow_experiment.experiment_id
- *   LOGGED_MODEL    /api/2.0/mlflow/logged-models/<p>                      model.info.experiment_id
- *   DATASET         /api/3.0/mlflow/datasets/<p>/experiment-ids            experiment_ids[]
- *   LABEL_SCHEMA    /api/3.0/mlflow/label-schemas/get?schema_id=<q> label_schema.experiment_id
- *   REVIEW_QUEUE    /api/3.0/mlflow/review-queues/get?queue_id=<q> review_queue.experiment_id ISSUE
- * /api/3.0/mlflow/issues/<p>                             issue.experiment_id JOB
- * /ajax-api/3.0/jobs/<p>  (FastAPI)                      params.experiment_id MODEL
- * /api/2.0/mlflow/registered-models/get?name=<q>         registered_model.{name, tags}
+ *   EXPERIMENT       /api/2.0/mlflow/experiments/get?experiment_id=<q>
+ *   EXPERIMENT_NAME  /api/2.0/mlflow/experiments/get-by-name?experiment_name=<q>
+ *                    -> experiment.{experiment_id, name, lifecycle_stage, tags[]}
+ *   RUN              /api/2.0/mlflow/runs/get?run_id=<q> -> run.info.experiment_id
+ *   TRACE            /api/3.0/mlflow/traces/<p>
+ *                    -> trace.trace_info.trace_location.mlflow_experiment.experiment_id
+ *   LOGGED_MODEL     /api/2.0/mlflow/logged-models/<p>?allow_deleted=true
+ *                    -> model.info.experiment_id
+ *   DATASET          /api/3.0/mlflow/datasets/<p>/experiment-ids -> experiment_ids[]
+ *   LABEL_SCHEMA     /api/3.0/mlflow/label-schemas/get?schema_id=<q>
+ *                    -> label_schema.experiment_id
+ *   REVIEW_QUEUE     /api/3.0/mlflow/review-queues/get?queue_id=<q>
+ *                    -> review_queue.experiment_id
+ *   ISSUE            /api/3.0/mlflow/issues/<p> -> issue.experiment_id
+ *   JOB              /ajax-api/3.0/jobs/<p> (FastAPI) -> params.experiment_id
+ *   MODEL            /api/2.0/mlflow/registered-models/get?name=<q>
+ *                    -> registered_model.{name, tags[]}
  *
  * Other route objects need no look-up: ARTIFACT_PATH carries its experiment id in the path,
  * GATEWAY_ENDPOINT and NEW_EXPERIMENT / NEW_MODEL are names the naming rules map directly.
  *
  * Ids: experiment ids must be canonical decimal ("0" or [1-9][0-9]*, at most INT64_MAX);
  * other ids must be 1..LOOKUP_ID_MAX bytes of valid UTF-8 without control characters (C0,
- * DEL, C1: naming_is_clean_text); ids that go in
- * a path segment must also not contain '/' (the ASGI server decodes %2F before routing, so
- * MLflow could not read such an id back) nor be "." or "..". The encoding is exact: MLflow
- * decodes the value once and reads the very bytes Warden authorised (no '+' for space).
+ * DEL, C1: naming_is_clean_text); ids that go in a path segment must also not contain '/'
+ * (the ASGI server decodes %2F before routing, so MLflow could not read such an id back) nor
+ * be "." or "..". The encoding is exact: MLflow decodes the value once and reads the very
+ * bytes Warden authorised (no '+' for space).
  * An id that fails these checks cannot name an object: lookup_request() returns -1 and the
  * caller denies exactly as for LOOKUP_NOT_FOUND.
  *

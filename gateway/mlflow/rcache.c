@@ -9,6 +9,10 @@
  * callback runs and freed after the last, and its waiters are popped one at a time, so a
  * callback may get/fill/fail (creating a new flight for the same key), cancel any waiter
  * (including one of the flight being woken), invalidate or clear.
+ *
+ * Known limit: a flight abandoned after flight_timeout_ms loses its "invalidated" mark; if
+ * its owner still fills much later, that answer wakes (and is stored for) the flight that
+ * replaced it. The owner's upstream timeout is meant to be shorter than flight_timeout_ms.
  */
 #include "mlflow/rcache.h"
 

@@ -53,8 +53,8 @@ struct rcache_flight;
 typedef void (*rcache_wake_fn)(void *arg, enum lookup_status st, const struct lookup_facts *facts);
 
 /* Caller-owned; embed it in the request. Fields are private to rcache. Zero-initialise it
- * (or let rcache_get set it up); it is linked only while the get returned RCACHE_WAITING and
- * neither the wake-up nor rcache_cancel has happened. */
+ * before its first use; it is linked only from a get that returned RCACHE_WAITING until its
+ * wake-up or rcache_cancel, and must not be freed while linked. */
 struct rcache_waiter {
     struct rcache_waiter *prev, *next;
     struct rcache_flight *flight;

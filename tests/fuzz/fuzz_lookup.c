@@ -94,6 +94,7 @@ static void shape(enum route_object kind, const char **pre, const char **suf)
         break;
     case ROUTE_OBJ_LOGGED_MODEL:
         *pre = "/api/2.0/mlflow/logged-models/";
+        *suf = "?allow_deleted=true";
         break;
     case ROUTE_OBJ_DATASET:
         *pre = "/api/3.0/mlflow/datasets/";

@@ -202,7 +202,7 @@ static void test_request_targets(void **state)
     T(RUN, "0123456789abcdef0123456789abcdef",
       "/api/2.0/mlflow/runs/get?run_id=0123456789abcdef0123456789abcdef");
     T(TRACE, "tr-abc", "/api/3.0/mlflow/traces/tr-abc");
-    T(LOGGED_MODEL, "m-1", "/api/2.0/mlflow/logged-models/m-1");
+    T(LOGGED_MODEL, "m-1", "/api/2.0/mlflow/logged-models/m-1?allow_deleted=true");
     T(DATASET, "d-1", "/api/3.0/mlflow/datasets/d-1/experiment-ids");
     T(LABEL_SCHEMA, "ls-1", "/api/3.0/mlflow/label-schemas/get?schema_id=ls-1");
     T(REVIEW_QUEUE, "rq-1", "/api/3.0/mlflow/review-queues/get?queue_id=rq-1");
