@@ -357,6 +357,42 @@ static void flight_wake(struct rcache_flight *f, enum lookup_status st,
 
 /* ---------------- API ---------------- */
 
+/* The live entry of a key, made most recent; an expired one is dropped. */
+static struct rc_entry *entry_live(struct rcache *c, uint64_t h, enum route_object kind,
+                                   const char *id, size_t len, int64_t now_ms)
+{
+    struct rc_entry **pp = entry_slot(c, h, kind, id, len);
+    struct rc_entry *e = *pp;
+    if (!e)
+        return NULL;
+    if (now_ms >= e->expires) {
+        entry_remove(c, pp);
+        c->st.expirations++;
+        return NULL;
+    }
+    if (c->lru_head != e) {
+        lru_unlink(c, e);
+        lru_push_front(c, e);
+    }
+    c->st.hits++;
+    return e;
+}
+
+bool rcache_peek(struct rcache *c, enum route_object kind, const char *id, size_t len,
+                 int64_t now_ms, const struct lookup_facts **facts)
+{
+    if (facts)
+        *facts = NULL;
+    if (!id) {
+        id = "";
+        len = 0;
+    }
+    struct rc_entry *e = entry_live(c, key_hash(c, kind, id, len), kind, id, len, now_ms);
+    if (e && facts)
+        *facts = &e->facts;
+    return e != NULL;
+}
+
 enum rcache_result rcache_get(struct rcache *c, enum route_object kind, const char *id, size_t len,
                               int64_t now_ms, const struct lookup_facts **facts,
                               struct rcache_waiter *w, rcache_wake_fn fn, void *arg)
@@ -370,21 +406,11 @@ enum rcache_result rcache_get(struct rcache *c, enum route_object kind, const ch
         len = 0;
     }
     uint64_t h = key_hash(c, kind, id, len);
-    struct rc_entry **pp = entry_slot(c, h, kind, id, len);
-    if (*pp) {
-        struct rc_entry *e = *pp;
-        if (now_ms < e->expires) {
-            if (c->lru_head != e) {
-                lru_unlink(c, e);
-                lru_push_front(c, e);
-            }
-            if (facts)
-                *facts = &e->facts;
-            c->st.hits++;
-            return RCACHE_HIT;
-        }
-        entry_remove(c, pp);
-        c->st.expirations++;
+    struct rc_entry *e = entry_live(c, h, kind, id, len, now_ms);
+    if (e) {
+        if (facts)
+            *facts = &e->facts;
+        return RCACHE_HIT;
     }
     struct rcache_flight **fp = flight_slot(c, h, kind, id, len);
     if (*fp && now_ms - (*fp)->started >= c->conf.flight_timeout_ms) {

@@ -105,6 +105,12 @@ enum rcache_result rcache_get(struct rcache *c, enum route_object kind, const ch
                               int64_t now_ms, const struct lookup_facts **facts,
                               struct rcache_waiter *w, rcache_wake_fn fn, void *arg);
 
+/* A hit without side effects on misses: returns true with *facts (see Lifetimes) when the key
+ * has a live entry, false otherwise; never records a look-up in flight nor registers a
+ * waiter (for callers that only use facts already known, e.g. filtering a list). */
+bool rcache_peek(struct rcache *c, enum route_object kind, const char *id, size_t len,
+                 int64_t now_ms, const struct lookup_facts **facts);
+
 /* Stores the facts found for (kind, id) (unless the kind's TTL is 0, the key was invalidated
  * while in flight, or the entry would exceed max_bytes) and wakes the waiters with them.
  * Returns 0, or -1 when the entry could not be stored for lack of memory (waiters are woken

@@ -150,6 +150,35 @@ static void test_hit_and_copy(void **state)
     rcache_free(NULL);
 }
 
+static void test_peek(void **state)
+{
+    struct rcache *c = new_cache(100, 0);
+    const struct lookup_facts *got = (const struct lookup_facts *)1;
+    assert_false(rcache_peek(c, ROUTE_OBJ_RUN, K("r"), 0, &got));
+    assert_null(got);
+    struct rcache_stats st;
+    rcache_stats(c, &st);
+    assert_int_equal(st.flights, 0); /* nothing recorded: a get is still the first miss */
+    assert_int_equal(st.misses, 0);
+    assert_int_equal(rcache_get(c, ROUTE_OBJ_RUN, K("r"), 0, &got, NULL, NULL, NULL), RCACHE_MISS);
+    assert_false(rcache_peek(c, ROUTE_OBJ_RUN, K("r"), 0, &got)); /* in flight */
+    struct lookup_facts f;
+    mk_facts(&f, ROUTE_OBJ_RUN, "8", NULL, NULL);
+    rcache_fill(c, ROUTE_OBJ_RUN, K("r"), 0, &f);
+    lookup_facts_clear(&f);
+    assert_true(rcache_peek(c, ROUTE_OBJ_RUN, K("r"), 1, &got));
+    assert_string_equal(got->experiment_id, "8");
+    assert_true(rcache_peek(c, ROUTE_OBJ_RUN, K("r"), 2, NULL));
+    assert_false(rcache_peek(c, ROUTE_OBJ_RUN, K("r"), RCACHE_TTL_IMMUTABLE_MS, &got));
+    assert_false(rcache_peek(c, ROUTE_OBJ_RUN, NULL, 3, 0, &got));
+    rcache_stats(c, &st);
+    assert_int_equal(st.hits, 2);
+    assert_int_equal(st.expirations, 1);
+    assert_int_equal(st.entries, 0);
+    assert_int_equal(st.flights, 0);
+    rcache_free(c);
+}
+
 static void test_ttl(void **state)
 {
     struct rcache *c = new_cache(100, 0);
@@ -849,14 +878,14 @@ static void test_cost(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_and_copy), cmocka_unit_test(test_ttl),
-        cmocka_unit_test(test_lru),          cmocka_unit_test(test_bytes_bound),
-        cmocka_unit_test(test_coalescing),   cmocka_unit_test(test_failures),
-        cmocka_unit_test(test_cancel),       cmocka_unit_test(test_reentrancy),
-        cmocka_unit_test(test_invalidate),   cmocka_unit_test(test_abandoned),
-        cmocka_unit_test(test_shutdown),     cmocka_unit_test(test_conf),
-        cmocka_unit_test(test_many_keys),    cmocka_unit_test(test_model),
-        cmocka_unit_test(test_cost),
+        cmocka_unit_test(test_hit_and_copy), cmocka_unit_test(test_peek),
+        cmocka_unit_test(test_ttl),          cmocka_unit_test(test_lru),
+        cmocka_unit_test(test_bytes_bound),  cmocka_unit_test(test_coalescing),
+        cmocka_unit_test(test_failures),     cmocka_unit_test(test_cancel),
+        cmocka_unit_test(test_reentrancy),   cmocka_unit_test(test_invalidate),
+        cmocka_unit_test(test_abandoned),    cmocka_unit_test(test_shutdown),
+        cmocka_unit_test(test_conf),         cmocka_unit_test(test_many_keys),
+        cmocka_unit_test(test_model),        cmocka_unit_test(test_cost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
