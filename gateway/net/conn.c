@@ -507,6 +507,7 @@ static void reply(struct conn *c, int status, const char *extra, const char *bod
     c->rq = RQ_IDLE;
     c->rs = RS_NONE;
     bufferevent_set_timeouts(c->cbev, NULL, &c->w->tv_client_write);
+    bufferevent_enable(c->cbev, EV_READ); /* off while a decision waited for look-ups */
     tv_arm(c->timer, &c->w->tv_keepalive);
     resume_reading(c);
 }

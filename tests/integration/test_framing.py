@@ -406,11 +406,6 @@ def test_keepalive_many_requests_one_connection(we):
     assert len(echo.wait_requests(50)) == 50
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Warden bug: after a verdict that waited (look-up or filtered search) ends in an answer "
-    "Warden writes itself, the keep-alive client connection is never read again "
-    "(conn.c enforced(): ENFORCE_PENDING disables EV_READ, the ENFORCE_ANSWER path does not "
-    "re-enable it)"))
 @pytest.mark.parametrize("first", [
     "/api/2.0/mlflow/experiments/search?max_results=1",  # filtered: Warden pages, answers 200
     "/api/2.0/mlflow/experiments/get?experiment_id=1",   # look-up fails on the echo: 503
