@@ -245,19 +245,8 @@ bool resolve_peek(struct worker *w, enum route_object kind, const char *id,
 {
     struct resolve_cache *c = w->resolve;
     const struct lookup_facts *facts = NULL;
-    /* Without a waiter, a key in flight is a MISS that registers nothing; an absent key is
-     * a MISS that opens a flight, which this caller will not fill: close it at once (it has
-     * no waiters, so failing it wakes nobody). */
-    struct rcache_stats before, after;
-    rcache_stats(c->rc, &before);
-    size_t len = strlen(id);
-    enum rcache_result r = rcache_get(c->rc, kind, id, len, now_ms(), &facts, NULL, NULL, NULL);
-    if (r == RCACHE_HIT)
-        return view_of(c, facts, out) == 0;
-    rcache_stats(c->rc, &after);
-    if (after.flights > before.flights)
-        rcache_fail(c->rc, kind, id, len, LOOKUP_ERROR);
-    return false;
+    return rcache_peek(c->rc, kind, id, strlen(id), now_ms(), &facts) &&
+           view_of(c, facts, out) == 0;
 }
 
 void resolve_cancel(struct worker *w, struct resolve_wait *wt)
@@ -272,4 +261,9 @@ void resolve_cancel(struct worker *w, struct resolve_wait *wt)
 void resolve_invalidate(struct worker *w, enum route_object kind, const char *id)
 {
     rcache_invalidate(w->resolve->rc, kind, id, strlen(id));
+}
+
+void resolve_clear(struct worker *w)
+{
+    rcache_clear(w->resolve->rc);
 }

@@ -65,5 +65,8 @@ void resolve_cancel(struct worker *w, struct resolve_wait *wait);
 
 /* Forget what is cached about an object (Warden forwarded a write that may change it). */
 void resolve_invalidate(struct worker *w, enum route_object kind, const char *id);
+/* Forget everything cached by this worker (renames and deletions: name-keyed entries of the
+ * old name cannot be found from the id). */
+void resolve_clear(struct worker *w);
 
 #endif
