@@ -1002,10 +1002,13 @@ static enum enforce_verdict after_ids(struct enforce *e)
 static bool changes_facts(const char *action)
 {
     static const char *const a[] = {
-        "updateExperiment",      "deleteExperiment",      "restoreExperiment",
-        "setExperimentTag",      "deleteExperimentTag",   "renameRegisteredModel",
-        "deleteRegisteredModel", "setRegisteredModelTag", "deleteRegisteredModelTag",
-        "updateRegisteredModel", "createRegisteredModel", "createExperiment",
+        "updateExperiment",         "deleteExperiment",
+        "restoreExperiment",        "setExperimentTag",
+        "deleteExperimentTag",      "renameRegisteredModel",
+        "deleteRegisteredModel",    "setRegisteredModelTag",
+        "deleteRegisteredModelTag", "updateRegisteredModel",
+        "createRegisteredModel",    "createExperiment",
+        "addDatasetToExperiments",  "removeDatasetFromExperiments",
     };
     for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
         if (strcmp(a[i], action) == 0)
@@ -1017,10 +1020,19 @@ void enforce_completed(struct enforce *e, int status)
 {
     if (!e || !e->route || status < 200 || status >= 400 || !changes_facts(e->route->action))
         return;
+    const char *a = e->route->action;
+    if (strcmp(a, "updateExperiment") == 0 || strcmp(a, "deleteExperiment") == 0 ||
+        strcmp(a, "restoreExperiment") == 0 || strcmp(a, "renameRegisteredModel") == 0 ||
+        strcmp(a, "deleteRegisteredModel") == 0) {
+        /* The old name's entries cannot be found from the id: start this worker afresh (rare
+         * writes; other workers and instances age out within the 30 s TTL of names). */
+        resolve_clear(e->w);
+        return;
+    }
     for (size_t i = 0; i < e->nitems; i++) {
         const struct item *it = &e->items[i];
         if (it->orig == ROUTE_OBJ_EXPERIMENT || it->orig == ROUTE_OBJ_EXPERIMENT_NAME ||
-            it->orig == ROUTE_OBJ_MODEL)
+            it->orig == ROUTE_OBJ_MODEL || it->orig == ROUTE_OBJ_DATASET)
             resolve_invalidate(e->w, it->orig, it->orig_id);
         if (it->orig == ROUTE_OBJ_NEW_EXPERIMENT)
             resolve_invalidate(e->w, ROUTE_OBJ_EXPERIMENT_NAME, it->orig_id);
