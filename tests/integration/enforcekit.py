@@ -447,12 +447,17 @@ def assert_allowed(resp, ok=(200,)):
 
 
 def client_denied(fn, *args, **kw):
-    """Call an MLflow client function that must be refused by Warden; returns the message."""
+    """Call an MLflow client function that must be refused by Warden; returns Warden's message
+    (without the client's "PERMISSION_DENIED: " prefix). The artifact repository raises
+    requests' HTTPError rather than MlflowException: both are accepted."""
     try:
         fn(*args, **kw)
     except MlflowException as e:
         assert e.error_code == "PERMISSION_DENIED", "%s: %s" % (e.error_code, e.message)
-        return e.message
+        m = e.message
+        return m[len("PERMISSION_DENIED: "):] if m.startswith("PERMISSION_DENIED: ") else m
+    except requests.HTTPError as e:
+        return denial_message(e.response)
     raise AssertionError("call succeeded but Warden should have denied it")
 
 
