@@ -18,6 +18,7 @@ DEB_PACKAGES=(
   clang libclang-rt-14-dev clang-format
   libevent-dev libssl-dev libjansson-dev libjwt-dev libhiredis-dev libcmocka-dev
   nginx-light wrk redis-server
+  rsyslog rsyslog-openssl
   python3 python3-venv
   curl openssl procps
 )
