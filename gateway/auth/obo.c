@@ -134,12 +134,10 @@ enum authn_result authn_check_obo(struct authn *a, struct authn_cache *c, const 
     const struct principal *caller = NULL;
     enum authn_result r =
         authn_check_role(a, c, AUTHN_ROLE_CALLER_CRED, authz, authz_len, now_ms, &caller, f);
-    if (r == AUTHN_NO_CREDENTIAL && subject_token) {
-        snprintf(f->desc, sizeof(f->desc),
-                 "a subject token (%s) needs the caller's own credential in Authorization",
-                 a->obo_header);
-        return AUTHN_NO_CREDENTIAL;
-    }
+    if (r == AUTHN_NO_CREDENTIAL && subject_token) /* INVALID: the message reaches the client */
+        return refuse(a, f, false,
+                      "a subject token (%s) needs the caller's own credential in Authorization",
+                      a->obo_header);
     if (r != AUTHN_OK)
         return r;
     return authn_obo_from_caller(a, c, caller, subject_token, subject_len, now_ms, out, f);

@@ -14,7 +14,8 @@
  * are the subject's grants ∩ the token scopes ∩ the actor's delegation: authn_identity_policy
  * gives policy_decide_obo (policy/policy.h) its inputs.
  *
- * Fail closed: a subject token without a caller credential, a subject token that itself acts
+ * Fail closed: a subject token without a caller credential (AUTHN_INVALID, not NO_CREDENTIAL,
+ * so the reason reaches the client), a subject token that itself acts
  * for someone (act), a caller credential with an act claim and a subject token at once, the
  * same token in both places, and a form the configuration does not enable ([auth]
  * on_behalf_of) are refused with a precise reason, and fail->subject says which token failed.

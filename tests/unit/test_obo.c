@@ -241,7 +241,7 @@ static void test_refusals(void **state)
                 "or personal access token), not Basic credentials");
     expect_fail(f, f->agent_v, "", AUTHN_INVALID, true,
                 "subject token (X-Warden-Subject-Token) is empty");
-    expect_fail(f, NULL, alice, AUTHN_NO_CREDENTIAL, false,
+    expect_fail(f, NULL, alice, AUTHN_INVALID, false,
                 "a subject token (X-Warden-Subject-Token) needs the caller's own credential in "
                 "Authorization");
     snprintf(v, sizeof(v), "Bearer %s", expired);
