@@ -63,9 +63,10 @@ int audit_format_ocsf(const struct audit_record *r, const char *product_version,
 
 /* The inverse of audit_format_json: fill r from a native JSON line (no newline), for sinks
  * that render another format from the journal. Strict: every member of the schema, in any
- * order, no other member, no duplicate, each text within its field's capacity. Text comes
- * back as the line's decoded JSON strings (a \ufffd written for invalid input stays U+FFFD),
- * so formatting the result again yields an equivalent line. Pure (jansson); any thread.
+ * order, no other member, no duplicate. Text comes back as the line's decoded JSON strings
+ * (a \ufffd written for invalid input stays U+FFFD), so formatting the result again yields
+ * an equivalent line; a string longer than its field (three bytes per U+FFFD can exceed it)
+ * is cut at a character boundary and the record marked truncated. Pure (jansson).
  * Returns 0, or -1 with the reason in err. */
 int audit_parse_json(const char *line, size_t len, struct audit_record *r, char *err,
                      size_t errlen);

@@ -46,15 +46,23 @@ static int members(struct ctx *c, json_t *obj, const char *const *names, size_t 
     return 0;
 }
 
+/* A text member into a bounded field. The formatter writes each byte of invalid UTF-8 as
+ * \ufffd, which decodes to three bytes, so a field Warden itself wrote may decode longer
+ * than its capacity: it is cut at a character boundary and the record marked truncated. */
 static int text(struct ctx *c, json_t *v, const char *name, char *dst, uint16_t *dst_len,
                 size_t cap)
 {
     if (!json_is_string(v))
         return fail(c, "'%s' is not a string", name);
     size_t n = json_string_length(v);
-    if (n >= cap)
-        return fail(c, "'%s' longer than %zu bytes", name, cap - 1);
-    memcpy(dst, json_string_value(v), n);
+    const char *s = json_string_value(v);
+    if (n >= cap) {
+        n = cap - 1;
+        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+            n--;
+        c->r->truncated = true;
+    }
+    memcpy(dst, s, n);
     dst[n] = '\0';
     if (dst_len)
         *dst_len = (uint16_t)n;
@@ -400,8 +408,10 @@ int audit_parse_json(const char *line, size_t len, struct audit_record *r, char 
     if (integer(&c, o, "params_dropped", 0, UINT16_MAX, &x))
         goto out;
     r->params_dropped = (uint16_t)x;
+    bool cut = r->truncated;
     if (boolean(&c, o, "truncated", &r->truncated) || boolean(&c, o, "redacted", &r->redacted))
         goto out;
+    r->truncated = r->truncated || cut;
     if (integer(&c, o, "latency_us", 0, INT64_MAX, &x))
         goto out;
     r->latency_us = (uint64_t)x;

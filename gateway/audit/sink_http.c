@@ -107,7 +107,7 @@ int audit_http_response(const char *buf, size_t len, bool eof, int *status, bool
                 rc = (int)at;
                 break;
             }
-            if (r == 0)
+            if (r == 0 || used == 0)
                 break;
         }
         break;

@@ -203,7 +203,6 @@ static void test_parse_strict(void **state)
          "\"groups\":[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\","
          "\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\",",
          "'groups'"},
-        {"\"service\":\"mlflow\"", "\"service\":\"mlflow-service-name-too-long\"", "longer than"},
         {"\"seq\":7,", "\"seq\":7,\"seq\":8,", "not JSON"},
     };
     for (size_t i = 0; i < sizeof(edits) / sizeof(edits[0]); i++) {
@@ -219,6 +218,16 @@ static void test_parse_strict(void **state)
         if (!strstr(err, edits[i].why))
             fail_msg("edit %zu: \"%s\" lacks \"%s\"", i, err, edits[i].why);
     }
+    /* A string longer than its field is cut at a character boundary and flagged. */
+    char *at = strstr(line, "\"service\":\"mlflow\"");
+    size_t pre = (size_t)(at - line);
+    const char *longer = "\"service\":\"mlflow-\u00e9\u00e9\u00e9\u00e9\u00e9\"";
+    memcpy(t, line, pre);
+    memcpy(t + pre, longer, strlen(longer));
+    memcpy(t + pre + strlen(longer), at + 18, line_len - pre - 18 + 1);
+    assert_int_equal(audit_parse_json(t, strlen(t), &back, err, sizeof(err)), 0);
+    assert_true(back.truncated);
+    assert_int_equal(back.service.len, 15); /* "mlflow-" and 4 of the 5 two-byte characters */
     assert_int_equal(audit_parse_json("[]", 2, &back, err, sizeof(err)), -1);
     assert_int_equal(audit_parse_json("", 0, &back, err, sizeof(err)), -1);
 }
