@@ -6,6 +6,11 @@ pointing at Warden. Object names carry a per-run prefix; the scenario returns on
 must not depend on the path taken (names with the prefix replaced, values, statuses, error
 codes, artifact bytes), never ids or timestamps, which differ by construction. Warden's
 /metrics proves that the second run actually went through Warden.
+
+One difference is by design: Warden records the creator of an experiment or registered model
+as its owner in a reserved tag (`warden.owner`) stamped on create. Through Warden those tags
+must be present with the test user's name wherever the scenario reads the tags of an object it
+created; with them taken out, both results must be equal.
 """
 
 import hashlib
@@ -298,6 +303,22 @@ def _normalise(obj, prefix):
     return obj
 
 
+OWNER_TAG = "warden.owner"
+TEST_USER = "warden-test"  # the user of conftest.credentials()
+STAMPED_AREAS = {"experiments", "registry"}  # scenarios that read tags of objects they created
+
+
+def _take_owner_stamps(obj, found):
+    """`obj` without OWNER_TAG keys in any dict; the values taken are appended to `found`."""
+    if isinstance(obj, dict):
+        if OWNER_TAG in obj:
+            found.append(obj[OWNER_TAG])
+        return {k: _take_owner_stamps(v, found) for k, v in obj.items() if k != OWNER_TAG}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_take_owner_stamps(x, found) for x in obj)
+    return obj
+
+
 def _requests_seen(w):
     samples, _ = promtext.parse(w.metrics_text())
     return promtext.total(samples, "warden_requests_total")
@@ -310,6 +331,13 @@ def test_results_equal_direct_and_through_warden(area, mlflow_server, warden_mlf
     via = run_scenario(area, warden_mlflow.url)
     after = _requests_seen(warden_mlflow)
     assert after - before >= 5, "the scenario did not go through warden (%s -> %s)" % (before, after)
+    direct_stamps, stamps = [], []
+    direct = _take_owner_stamps(direct, direct_stamps)
+    via = _take_owner_stamps(via, stamps)
+    assert direct_stamps == [], "MLflow itself stamped %s" % OWNER_TAG
+    assert set(stamps) <= {TEST_USER}, stamps
+    if area in STAMPED_AREAS:
+        assert stamps, "no %s tag on the objects created through warden" % OWNER_TAG
     for key in direct:
         assert via.get(key) == direct[key], "%s: %s differs through warden" % (area, key)
     assert via == direct
