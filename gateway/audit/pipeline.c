@@ -11,6 +11,7 @@
 #include "audit/pipeline.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -146,6 +147,20 @@ static void emit_event(struct audit_pipeline *p, struct audit_record *r)
     free(body);
 }
 
+/* Copy a record into a queue slot, skipping the unused parameter slots (half the struct). */
+static void copy_record(struct audit_record *dst, const struct audit_record *src)
+{
+    _Static_assert(offsetof(struct audit_record, latency_us) >=
+                       offsetof(struct audit_record, params) + sizeof(src->params),
+                   "params precede the record's tail");
+    size_t head = offsetof(struct audit_record, params);
+    size_t tail = offsetof(struct audit_record, latency_us);
+    size_t np = src->n_params <= AUDIT_PARAMS ? src->n_params : AUDIT_PARAMS;
+    memcpy(dst, src, head);
+    memcpy(dst->params, src->params, np * sizeof(src->params[0]));
+    memcpy((char *)dst + tail, (const char *)src + tail, sizeof(*src) - tail);
+}
+
 /* Seal and journal r on the calling thread (commit = sync, or a full async queue). */
 static int submit_direct(struct audit_pipeline *p, struct audit_record *r)
 {
@@ -186,7 +201,7 @@ int audit_submit(struct audit_pipeline *p, struct audit_record *r)
     size_t slot = p->qhead + p->qcount;
     if (slot >= p->qcap)
         slot -= p->qcap;
-    memcpy(&p->ring[slot], r, sizeof(*r));
+    copy_record(&p->ring[slot], r);
     p->qcount++;
     if (p->qcount > atomic_load_explicit(&p->queue_hwm, memory_order_relaxed))
         atomic_store_explicit(&p->queue_hwm, p->qcount, memory_order_relaxed);

@@ -67,8 +67,9 @@ void audit_event(struct audit_pipeline *p, const char *action, bool ok, const ch
 void audit_pipeline_reopen(struct audit_pipeline *p);
 
 /* Stop: seal and journal everything queued, write a final checkpoint, then let every sink
- * deliver what it has not yet delivered; sinks still behind after deadline_ms (a duration)
- * keep their records in the journal for the next start. Joins every thread. */
+ * deliver what it has not yet delivered; sinks still behind after deadline_ms (a duration),
+ * or failing twice after the stop (a collector that is down), keep their records in the
+ * journal for the next start. Joins every thread. */
 void audit_pipeline_stop(struct audit_pipeline *p, int64_t deadline_ms);
 void audit_pipeline_free(struct audit_pipeline *p);
 

@@ -193,6 +193,7 @@ struct audit_sink {
     int64_t stored_at;
     bool connected;
     unsigned failures;
+    unsigned stop_failures; /* failures since the stop request */
     int64_t last_fail_log;
     uint64_t rng;
 
@@ -264,6 +265,10 @@ static void fail(struct audit_sink *s, const char *what, const char *err)
     char e[256];
     if (audit_reader_seek(s->rd, &s->confirmed_pos, e, sizeof(e)) != 0)
         log_error("audit sink %s: cannot rewind: %s", s->name, e);
+    /* Stopping: one more try, not a wait until the deadline; the records stay in the
+     * journal for the next start. */
+    if (atomic_load(&s->stop_req) && ++s->stop_failures > 1)
+        return;
     nap(s, audit_backoff_ms(s->d.retry_min_ms, s->d.retry_max_ms, s->failures, rand01(s)));
 }
 
@@ -340,6 +345,8 @@ static void *sink_main(void *arg)
             break;
         if (stopping && s->fl_n == 0 && s->confirmed_seq >= atomic_load(&s->drain_to))
             break;
+        if (stopping && s->stop_failures > 1)
+            break; /* down at shutdown: what is left is delivered after the next start */
         if (atomic_exchange(&s->reopen_req, false) && s->ops->reopen)
             s->ops->reopen(s->impl);
         if (!s->connected) {
