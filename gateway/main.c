@@ -22,7 +22,11 @@
 #include "admin/admin.h"
 #include "admin/metrics.h"
 #include "admin/reload.h"
+#include <openssl/crypto.h>
+
 #include "audit/pipeline.h"
+#include "auth/assertion.h"
+#include "auth/files.h"
 #include "auth/authn.h"
 #include "config.h"
 #include "policy/store.h"
@@ -178,6 +182,8 @@ int main(int argc, char **argv)
     SSL_CTX **tls = calloc(cfg->nlisteners, sizeof(*tls));
     struct admin *admin = NULL;
     struct audit_pipeline *audit = NULL;
+    struct assertion_signer *signer = NULL;
+    char *service_cred = NULL;
     bool started = false;
     err[0] = '\0';
     struct worker_shared shared = {.cfg = cfg, .tls = tls, .authn = authn, .policy = policy};
@@ -222,6 +228,25 @@ int main(int argc, char **argv)
         log_error("authentication: %s", err);
         goto out;
     }
+    if (cfg->upstream.identity == UPSTREAM_IDENTITY_ASSERT) {
+        const struct assertion_params ap = {
+            cfg->upstream.assertion_key_file, cfg->upstream.assertion_issuer,
+            cfg->upstream.assertion_audience, cfg->upstream.assertion_lifetime_ms};
+        if (!(signer = assertion_signer_new(&ap, err, sizeof(err)))) {
+            log_error("[upstream] assertion: %s", err);
+            goto out;
+        }
+        shared.signer = signer;
+    }
+    if (cfg->upstream.service_credential_file) {
+        size_t n;
+        if (auth_header_value_load(cfg->upstream.service_credential_file, &service_cred, &n, err,
+                                   sizeof(err)) != 0) {
+            log_error("[upstream] %s", err);
+            goto out;
+        }
+        shared.service_credential = service_cred;
+    }
     for (size_t i = 0; i < cfg->nlisteners; i++) {
         const struct listener_conf *l = &cfg->listeners[i];
         if (l->tls_cert) {
@@ -247,6 +272,14 @@ int main(int argc, char **argv)
     if (!admin) {
         log_error("%s", err);
         goto out;
+    }
+    if (signer) {
+        size_t jl;
+        const char *jwks = assertion_signer_jwks(signer, &jl);
+        if (admin_set_jwks(admin, jwks, jl) != 0) {
+            snprintf(err, sizeof(err), "out of memory");
+            goto out;
+        }
     }
     for (int k = 0; k < nworkers; k++) {
         workers[k] = worker_new(&shared, k, &fds[(size_t)k * cfg->nlisteners], err, sizeof(err));
@@ -342,6 +375,10 @@ out:
     free(fds);
     free(ports);
     free(workers);
+    assertion_signer_free(signer);
+    if (service_cred)
+        OPENSSL_cleanse(service_cred, strlen(service_cred));
+    free(service_cred);
     authn_free(authn);
     policy_store_free(policy);
     config_free(cfg);

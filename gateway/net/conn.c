@@ -38,6 +38,8 @@
 #include "auth/authn.h"
 #include "config.h"
 #include "audit/pipeline.h"
+#include "auth/assertion.h"
+#include "auth/obo.h"
 #include "auth/principal.h"
 #include "net/enforce.h"
 #include "net/gate.h"
@@ -74,6 +76,8 @@ struct conn {
     int up_status;            /* MLflow's status for this exchange, 0 if not forwarded */
     bool anonymous;           /* forwarded without a credential (public endpoint) */
     bool rec_live;            /* rec was begun for the current exchange */
+    const char *assertion;    /* the signed identity assertion while the head is built */
+    size_t assertion_len;
 
     /* current exchange */
     enum req_state rq;
@@ -92,8 +96,9 @@ struct conn {
     struct http1_chunked resp_chunk;
     bool resp_rechunk; /* response re-chunked towards the client */
     int status;
-    size_t head_scanned; /* bytes of the pending head already searched for a line end */
-    const struct principal *principal; /* who this exchange runs as (NULL: public) */
+    size_t head_scanned;      /* bytes of the pending head already searched for a line end */
+    struct authn_identity id; /* who: subject, caller and actors (empty: public) */
+    const struct principal *principal; /* id.subject: whose rights apply (NULL: public) */
     struct policy_snapshot *policy;    /* the policy this exchange is decided under */
     struct authn_waiter *waiter;       /* parked on a JWT key refetch */
     struct enforce *enf;               /* authorisation of this exchange (NULL: public) */
@@ -257,7 +262,7 @@ static void exchange_release(struct conn *c)
     c->held_len = 0;
     if (c->jbody)
         evbuffer_drain(c->jbody, evbuffer_get_length(c->jbody));
-    principal_release(c->principal);
+    authn_identity_release(&c->id);
     c->principal = NULL;
     policy_snapshot_unref(c->policy);
     c->policy = NULL;
@@ -419,8 +424,9 @@ static void audit_begin(struct conn *c, const struct http1_request *r)
     AUDIT_SET(a, subject.auth_method, "none", 4);
 }
 
-static void audit_principal(struct conn *c, const struct principal *p)
+static void audit_principal(struct conn *c, const struct authn_identity *id)
 {
+    const struct principal *p = id->subject;
     static const char *const methods[] = {"none", "jwt", "pat", "basic", "basic", "mtls"};
     struct audit_record *a = c->rec;
     if (!a || !p)
@@ -431,6 +437,12 @@ static void audit_principal(struct conn *c, const struct principal *p)
     AUDIT_SET(a, subject.token_id, p->token_id, strlen(p->token_id));
     for (size_t i = 0; i < p->ngroups; i++)
         audit_record_add_group(a, p->groups[i], strlen(p->groups[i]));
+    for (size_t i = 0; i < id->nactors; i++) {
+        const char *name;
+        bool sp = authn_actor_is_sp(&id->actors[i], &name);
+        audit_record_add_actor(a, sp ? "service_principal" : "user", id->actors[i].id,
+                               strlen(id->actors[i].id));
+    }
 }
 
 /* One record per exchange, whatever its end: decided by enforce, refused by the parser or
@@ -555,7 +567,7 @@ static bool name_eq(const char *name, size_t len, const char *lower)
 
 /* Headers Warden never forwards upstream: hop-by-hop, framing it rewrites, and headers it
  * sets itself (so a client copy can neither spoof nor, via Connection, delete them). */
-static bool request_header_dropped(const struct http1_header *h)
+static bool request_header_dropped(const struct conn *c, const struct http1_header *h)
 {
     static const char *const drop[] = {
         "connection",
@@ -578,11 +590,17 @@ static bool request_header_dropped(const struct http1_header *h)
         "x-real-ip",
         "x-request-id",
         "x-client-ip",
-        "authorization",      /* verified by Warden: the upstream never sees client credentials */
         "x-mlflow-workspace", /* workspaces are not exposed through Warden */
     };
     if (memchr(h->name, '_', h->name_len))
         return true; /* WSGI folds '_' into '-': never let a look-alike through */
+    /* Client credentials stay with Warden, unless the upstream authenticates users itself
+     * (identity = passthrough: the client's own Authorization goes on unchanged). */
+    if (name_eq(h->name, h->name_len, "authorization"))
+        return c->w->cfg->upstream.identity != UPSTREAM_IDENTITY_PASSTHROUGH || !c->principal;
+    const char *obo = authn_obo_header_lc(c->w->shared->authn);
+    if (obo && name_eq(h->name, h->name_len, obo))
+        return true; /* the subject token of an on-behalf-of request */
     if (h->name_len > 9 && strncasecmp(h->name, "x-warden-", 9) == 0)
         return true;
     for (size_t i = 0; i < sizeof(drop) / sizeof(drop[0]); i++)
@@ -728,6 +746,17 @@ static void put_identity(struct out *o, const struct principal *p)
     put_header(o, "X-Warden-Token-Id", 17, p->token_id, strlen(p->token_id));
 }
 
+/* On behalf of a user: the actor chain, current (outermost) actor first. */
+static void put_actors(struct out *o, const struct authn_identity *id)
+{
+    if (id->nactors == 0)
+        return;
+    const char *v[AUTHN_MAX_ACTORS];
+    for (size_t i = 0; i < id->nactors; i++)
+        v[i] = id->actors[i].id;
+    put_list(o, "X-Warden-Actor", 14, v, id->nactors);
+}
+
 /* Build the upstream request head for c->u.req into o. */
 static void build_upstream_head(struct conn *c, struct out *o, const struct tokens *tok, bool json)
 {
@@ -741,7 +770,7 @@ static void build_upstream_head(struct conn *c, struct out *o, const struct toke
     PUTS(o, "\r\n");
     for (size_t i = 0; i < r->nheaders; i++) {
         const struct http1_header *h = &r->headers[i];
-        if (request_header_dropped(h) || in_tokens(tok, h))
+        if (request_header_dropped(c, h) || in_tokens(tok, h))
             continue;
         if (json && name_eq(h->name, h->name_len, "content-type"))
             continue; /* Warden sends its own body: application/json */
@@ -755,8 +784,12 @@ static void build_upstream_head(struct conn *c, struct out *o, const struct toke
     if (r->host)
         put_header(o, "X-Forwarded-Host", 16, r->host, r->host_len);
     put_header(o, "X-Request-Id", 12, c->request_id, strlen(c->request_id));
-    if (c->principal)
+    if (c->principal) {
         put_identity(o, c->principal);
+        put_actors(o, &c->id);
+        if (c->assertion)
+            put_header(o, ASSERTION_HEADER, ASSERTION_HEADER_LEN, c->assertion, c->assertion_len);
+    }
     if (json)
         return; /* framing and the final CRLF come with the body */
     if (r->body == HTTP1_BODY_CHUNKED) {
@@ -829,6 +862,18 @@ static void process_request(struct conn *c, size_t n)
         refuse(c, 400, msg);
         return;
     }
+    const char *obo = authn_obo_header_lc(w->shared->authn);
+    if (obo) {
+        int seen = 0;
+        for (size_t i = 0; i < r->nheaders; i++)
+            seen += name_eq(r->headers[i].name, r->headers[i].name_len, obo);
+        if (seen > 1) { /* as for Authorization: never "the first one wins" */
+            char msg[160];
+            snprintf(msg, sizeof(msg), "repeated %s header", authn_obo_header(w->shared->authn));
+            refuse(c, 400, msg);
+            return;
+        }
+    }
     struct tokens tok;
     if (connection_tokens(r->headers, r->nheaders, &tok) < 0) {
         refuse(c, 400, "too many Connection options");
@@ -841,9 +886,10 @@ static void process_request(struct conn *c, size_t n)
     SSL *ssl = c->tls ? bufferevent_openssl_get_ssl(c->cbev) : NULL;
     switch (gate_check(w, r, ssl, c->auth_mask, &g)) {
     case GATE_FORWARD:
-        c->principal = g.principal;
+        c->id = g.identity;
+        c->principal = c->id.subject;
         c->anonymous = g.anonymous;
-        audit_principal(c, g.principal);
+        audit_principal(c, &c->id);
         break;
     case GATE_PENDING:
         if (!c->auth_waited &&
@@ -875,7 +921,7 @@ static void process_request(struct conn *c, size_t n)
 
     enum enforce_verdict v = ENFORCE_FORWARD;
     if (c->principal) {
-        c->enf = enforce_new(w, c->principal, c->policy, c->request_id, on_enforced, c);
+        c->enf = enforce_new(w, &c->id, c->policy, c->request_id, on_enforced, c);
         if (!c->enf) {
             refuse(c, 500, "out of memory");
             return;
@@ -893,8 +939,19 @@ static void process_request(struct conn *c, size_t n)
         return;
     }
 
+    c->assertion = NULL;
+    if (c->principal && w->assertions) {
+        char aerr[160];
+        if (assertion_get(w->assertions, &c->id, wall_ms(), &c->assertion, &c->assertion_len, aerr,
+                          sizeof(aerr)) < 0) {
+            log_error("assertion for %s: %s", c->principal->user, aerr);
+            refuse(c, 500, "could not sign the identity assertion for the upstream");
+            return;
+        }
+    }
     struct out o = {w->scratch, 0, w->scratch_cap, false};
     build_upstream_head(c, &o, &tok, json);
+    c->assertion = NULL; /* valid only until the next call on the cache */
     evbuffer_drain(bufferevent_get_input(c->cbev), n);
     if (o.overflow) {
         refuse(c, 431, "request head too large to forward");

@@ -21,6 +21,7 @@
 
 #include "admin/metrics.h"
 #include "audit/record.h"
+#include "auth/obo.h"
 #include "auth/principal.h"
 #include "config.h"
 #include "mlflow/body.h"
@@ -102,28 +103,25 @@ enum enforce_verdict enforce_allow(struct enforce *e)
 
 /* ---------------------------------------------------------------- life cycle */
 
-struct enforce *enforce_new(struct worker *w, const struct principal *p,
+struct enforce *enforce_new(struct worker *w, const struct authn_identity *id,
                             const struct policy_snapshot *snap, const char *request_id,
                             enforce_fn done, void *arg)
 {
+    const struct principal *p = id->subject;
     struct enforce *e = calloc(1, sizeof(*e));
     if (!e)
         return NULL;
     e->magic = ENFORCE_MAGIC;
     e->w = w;
-    e->p = p;
     e->snap = snap;
     e->done = done;
     e->done_arg = arg;
     snprintf(e->request_id, sizeof(e->request_id), "%s", request_id ? request_id : "");
     e->user = p->user;
-    e->who.user = p->user;
-    if (strncmp(p->user, "sp:", 3) == 0) {
-        e->who.user = p->user + 3;
-        e->who.service_principal = true;
-    }
-    e->who.groups = p->groups;
-    e->who.ngroups = p->ngroups;
+    /* subject, actor (on behalf of) and the token scopes' privilege mask */
+    authn_identity_policy(id, &e->view);
+    e->who = e->view.subject;
+    e->actor = id->nactors > 0 ? id->actors[0].id : NULL;
     return e;
 }
 
@@ -433,7 +431,15 @@ enum enforce_verdict enforce_head(struct enforce *e, const struct http1_request 
                             rt->note ? rt->note : "this endpoint is disabled by the gateway");
     if (!e->snap)
         return enforce_fail(e, 403, "no-policy", "no policy is loaded: every request is denied");
-    e->admin = subject_is_admin(e);
+    /* Admins skip look-ups only when acting themselves with an unrestricted token: an agent
+     * acting for an admin, or a downscoped token, is decided object by object. */
+    bool subject_admin = subject_is_admin(e);
+    e->admin = subject_admin && !e->view.actor && e->view.scope_mask == POLICY_SCOPES_ALL;
+    if (rt->access == ROUTE_ADMIN && subject_admin && !e->admin)
+        return enforce_fail(e, 403, "admin-only",
+                            "%s is an admin-only endpoint: it cannot be used on behalf of a user "
+                            "or with a downscoped token",
+                            rt->action);
     if (rt->access == ROUTE_ADMIN && !e->admin)
         return enforce_fail(e, 403, "admin-only", "%s lacks admin rights for %s: %s", e->user,
                             rt->action, rt->note ? rt->note : "server-wide configuration");
@@ -620,7 +626,7 @@ enum enforce_verdict enforce_body(struct enforce *e, const char *buf, size_t len
             return v;
     }
     /* Identity stamps and reserved tags. */
-    struct stamp_identity sid = {e->user, NULL};
+    struct stamp_identity sid = {e->user, e->actor};
     struct stamp_result sr;
     enum stamp_rule rule = stamp_rule_for(rt->action);
     if (stamp_apply(rule, e->body->json, e->body->len, &sid, &sr, &st, err, sizeof(err)) < 0)
@@ -674,13 +680,15 @@ static void level_name(const struct policy_object *obj, enum policy_kind on, cha
 static int decide(struct enforce *e, const struct item *it, const struct policy_object *obj,
                   bool client_named)
 {
-    struct policy_decision d;
+    struct policy_obo_decision od;
     char name[512];
     policy_name_format(obj, name, sizeof(name));
-    int rc = policy_decide(e->snap, &e->who, it->priv, obj, &d);
+    int rc =
+        policy_decide_obo(e->snap, &e->who, e->view.actor, e->view.scope_mask, it->priv, obj, &od);
+    const struct policy_decision d = od.subject;
     e->priv_name = policy_priv_name(it->priv);
     set_object(e, kind_word(obj->kind), "%s", name);
-    if (rc == 0 && d.allowed) {
+    if (rc == 0 && od.allowed) {
         e->reason = policy_reason_name(d.reason);
         if (d.source.file)
             snprintf(e->grant, sizeof(e->grant), "%s:%u:%u %s to %s", d.source.file, d.source.line,
@@ -696,6 +704,13 @@ static int decide(struct enforce *e, const struct item *it, const struct policy_
         named = policy_decide(e->snap, &e->who, POLICY_PRIV_BROWSE, obj, &b) == 0 && b.allowed;
     }
     const char *priv = policy_priv_name(it->priv);
+    if (rc == 0 && named && od.side != POLICY_OBO_SUBJECT && od.side != POLICY_OBO_OK) {
+        /* the agent's delegation or the token's scopes lacked it: say which side */
+        char msg[600];
+        policy_obo_message(&od, &e->who, e->view.actor, obj, msg, sizeof(msg));
+        enforce_fail(e, 403, policy_obo_side_name(od.side), "%s", msg);
+        return 0;
+    }
     if (!named) {
         set_object(e, route_object_name(it->orig), "%s", it->orig_id);
         enforce_fail(e, 403, "no-privilege", "%s lacks %s on %s %s", e->user, priv,
@@ -784,8 +799,10 @@ bool enforce_visible(struct enforce *e, enum naming_what what, const char *name,
         obj.owner = (struct policy_str){owner, owner_len};
     else if (res.home_user.len)
         obj.owner = (struct policy_str){res.home_user.ptr, res.home_user.len};
-    struct policy_decision d;
-    return policy_decide(e->snap, &e->who, priv, &obj, &d) == 0 && d.allowed;
+    struct policy_obo_decision d;
+    return policy_decide_obo(e->snap, &e->who, e->view.actor, e->view.scope_mask, priv, &obj, &d) ==
+               0 &&
+           d.allowed;
 }
 
 static enum enforce_verdict step(struct enforce *e);

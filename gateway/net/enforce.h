@@ -32,7 +32,7 @@
 #include "policy/policy.h"
 
 struct worker;
-struct principal;
+struct authn_identity;
 struct enforce;
 
 enum enforce_verdict {
@@ -47,9 +47,10 @@ typedef void (*enforce_fn)(void *arg, enum enforce_verdict v);
 /* Called once at start-up (page-token key, route table). Returns 0 or -1 with err set. */
 int enforce_init(char *err, size_t errlen);
 
-/* p and snap are borrowed: the caller keeps them alive until enforce_free(). snap may be NULL
- * (no policy loaded: everything but admin-free public routes is denied). */
-struct enforce *enforce_new(struct worker *w, const struct principal *p,
+/* id and snap are borrowed: the caller keeps them alive until enforce_free(). Decisions are
+ * the subject's rights ∩ the token scopes ∩ the actor's delegation (policy_decide_obo). snap may be
+ * NULL (no policy loaded: everything but admin-free public routes is denied). */
+struct enforce *enforce_new(struct worker *w, const struct authn_identity *id,
                             const struct policy_snapshot *snap, const char *request_id,
                             enforce_fn done, void *arg);
 void enforce_free(struct enforce *e); /* cancels look-ups in flight; NULL is a no-op */

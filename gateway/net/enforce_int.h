@@ -8,6 +8,7 @@
 #include "mlflow/body.h"
 #include "mlflow/filter.h"
 #include "mlflow/naming.h"
+#include "auth/obo.h"
 #include "net/enforce.h"
 #include "net/resolve.h"
 
@@ -30,7 +31,8 @@ enum phase { PH_HEAD = 0, PH_BODY, PH_RESOLVE, PH_FILTER, PH_DONE };
 struct enforce {
     unsigned magic;
     struct worker *w;
-    const struct principal *p;
+    struct authn_policy_view view; /* subject, actor and scope mask for policy_decide_obo */
+    const char *actor;             /* the current actor's id (on behalf of), or NULL */
     const struct policy_snapshot *snap;
     struct policy_subject who;
     const char *user; /* p->user without an "sp:" prefix */

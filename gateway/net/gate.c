@@ -72,30 +72,42 @@ enum gate_verdict gate_check(struct worker *w, const struct http1_request *r, SS
     }
     struct authn *a = w->shared->authn;
     struct authn_failure fail = {0};
-    const struct principal *p = NULL;
     enum authn_result res;
     const struct http1_header *ah = http1_find(r->headers, r->nheaders, "authorization");
+    const char *obo_lc = authn_obo_header_lc(a);
+    const struct http1_header *st = obo_lc ? http1_find(r->headers, r->nheaders, obo_lc) : NULL;
     X509 *cert = ssl && !ah && (authn_methods(a) & auth_mask & AUTHN_ALLOW_MTLS)
                      ? SSL_get0_peer_certificate(ssl)
                      : NULL;
-    if (cert)
+    struct authn_identity *id = &out->identity;
+    if (cert) {
+        const struct principal *p = NULL;
         res = authn_check_mtls(a, w->authn_cache, cert, now_ms(), &p, &fail);
-    else
-        res = authn_check(a, w->authn_cache, ah ? ah->value : NULL, ah ? ah->value_len : 0,
-                          now_ms(), &p, &fail);
-    if (res == AUTHN_OK && !(auth_mask & (1u << (p->method - 1)))) {
+        if (res == AUTHN_OK && st) {
+            res = authn_obo_from_caller(a, w->authn_cache, p, st->value, st->value_len, now_ms(),
+                                        id, &fail);
+        } else if (res == AUTHN_OK) {
+            id->subject = p;
+            id->form = AUTHN_OBO_NONE;
+        }
+    } else {
+        res = authn_check_obo(a, w->authn_cache, ah ? ah->value : NULL, ah ? ah->value_len : 0,
+                              st ? st->value : NULL, st ? st->value_len : 0, now_ms(), id, &fail);
+    }
+    /* The listener's accepted kinds apply to the credential presented in Authorization (or the
+     * client certificate): the caller's in the header form, else the token itself. */
+    const struct principal *presented = id->caller ? id->caller : id->subject;
+    if (res == AUTHN_OK && !(auth_mask & (1u << (presented->method - 1)))) {
         static const char *const kinds[] = {"JWT", "personal access token", "Basic (PAT)",
                                             "Basic (JWT)", "client certificate"};
         snprintf(fail.desc, sizeof(fail.desc), "this listener does not accept %s credentials",
-                 kinds[(p->method - 1) % 5]);
-        principal_release(p);
+                 kinds[(presented->method - 1) % 5]);
+        authn_identity_release(id);
         deny_401(a, AUTHN_INVALID, &fail, out);
         return GATE_DENY;
     }
-    if (res == AUTHN_OK) {
-        out->principal = p;
+    if (res == AUTHN_OK)
         return GATE_FORWARD;
-    }
     if (res == AUTHN_PENDING)
         return GATE_PENDING;
     deny_401(a, res, &fail, out);

@@ -11,10 +11,10 @@
 
 #include <openssl/ssl.h>
 
+#include "auth/obo.h"
 #include "net/http1.h"
 
 struct worker;
-struct principal;
 
 enum gate_verdict {
     GATE_FORWARD = 0, /* go on; principal set unless the endpoint is public */
@@ -23,11 +23,14 @@ enum gate_verdict {
 };
 
 struct gate_result {
-    const struct principal *principal; /* a reference the caller releases; NULL if public */
-    bool anonymous;                    /* forwarded without a credential (public endpoint) */
-    int status;                        /* GATE_DENY: 401, 403, 503 ... */
-    char www_authenticate[320];        /* GATE_DENY 401: the challenge header value */
-    char body[400];                    /* GATE_DENY: MLflow-shaped JSON */
+    /* GATE_FORWARD with a credential: who the request is for (identity.subject) and, on behalf
+     * of a user, the caller and the actor chain; references the caller releases with
+     * authn_identity_release(). Empty when public. */
+    struct authn_identity identity;
+    bool anonymous;             /* forwarded without a credential (public endpoint) */
+    int status;                 /* GATE_DENY: 401, 403, 503 ... */
+    char www_authenticate[320]; /* GATE_DENY 401: the challenge header value */
+    char body[400];             /* GATE_DENY: MLflow-shaped JSON */
     size_t body_len;
 };
 

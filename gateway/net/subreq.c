@@ -128,6 +128,8 @@ struct subreq *subreq_start(struct worker *w, const char *method, const char *ta
                         "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n"
                         "User-Agent: warden-lookup\r\nX-Request-Id: %s\r\n",
                         method, target, host, request_id ? request_id : "");
+    if (w->shared->service_credential)
+        evbuffer_add_printf(m, "Authorization: %s\r\n", w->shared->service_credential);
     if (body && blen > 0)
         evbuffer_add_printf(m, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
                             blen);

@@ -5,6 +5,7 @@
  * gone or when the deadline passes (remaining connections are then cut).
  */
 #include "net/worker.h"
+#include "auth/assertion.h"
 #include "net/resolve.h"
 
 #include <assert.h>
@@ -143,6 +144,10 @@ struct worker *worker_new(const struct worker_shared *sh, int id, const int *fds
     w->target = malloc(sizeof(*w->target));
     w->authn_cache = authn_cache_new(sh->authn, (size_t)cfg->auth.cache_size);
     w->resolve = resolve_cache_new();
+    if (sh->signer && !(w->assertions = assertion_cache_new(sh->signer, 1024))) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     w->base = event_base_new();
     if (!w->scratch || !w->target_buf || !w->target || !w->authn_cache || !w->resolve || !w->base) {
         snprintf(err, errlen, "cannot create event loop");
@@ -243,6 +248,7 @@ void worker_free(struct worker *w)
     free(w->target);
     authn_cache_free(w->authn_cache);
     resolve_cache_free(w->resolve);
+    assertion_cache_free(w->assertions);
     policy_snapshot_unref(w->policy);
     w->magic = 0;
     free(w);

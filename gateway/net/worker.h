@@ -26,6 +26,8 @@ struct target;
 struct policy_snapshot;
 struct resolve_cache;
 struct audit_pipeline;
+struct assertion_signer;
+struct assertion_cache;
 
 /* Read-only state shared by every worker, built by main before the workers start. */
 struct worker_shared {
@@ -33,9 +35,11 @@ struct worker_shared {
     SSL_CTX **tls; /* per configured listener; NULL for plain TCP */
     struct sockaddr_storage upstream_addr;
     socklen_t upstream_addrlen;
-    struct authn *authn;         /* shared, thread-safe on the request path */
-    struct policy_store *policy; /* NULL when no [policy] is configured */
-    struct audit_pipeline *audit; /* NULL when no [audit] is configured */
+    struct authn *authn;             /* shared, thread-safe on the request path */
+    struct policy_store *policy;     /* NULL when no [policy] is configured */
+    struct audit_pipeline *audit;    /* NULL when no [audit] is configured */
+    struct assertion_signer *signer; /* [upstream] identity = assert: signs X-Warden-Assertion */
+    const char *service_credential;  /* Authorization value of Warden's own look-ups, or NULL */
 };
 
 struct worker_listener {
@@ -68,8 +72,9 @@ struct worker {
     char *target_buf;
     size_t target_buf_cap;
     struct authn_cache *authn_cache;
-    struct resolve_cache *resolve;  /* look-up cache (net/resolve) */
-    struct policy_snapshot *policy; /* this worker's reference to the current policy */
+    struct resolve_cache *resolve;      /* look-up cache (net/resolve) */
+    struct assertion_cache *assertions; /* signed assertions per identity, NULL if not assert */
+    struct policy_snapshot *policy;     /* this worker's reference to the current policy */
     uint64_t policy_gen;
     struct http1_limits req_limits, resp_limits;
     struct timeval tv_header, tv_body_idle, tv_keepalive, tv_up_connect, tv_first_byte, tv_up_idle,

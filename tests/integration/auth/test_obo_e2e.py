@@ -184,4 +184,4 @@ def test_refusals_name_the_token(obo_warden, creds):
     r = c.getresponse()
     body = r.read().decode()
     c.close()
-    assert r.status == 401 and "repeated X-Warden-Subject-Token header" in body, body
+    assert r.status == 400 and "repeated X-Warden-Subject-Token header" in body, body
