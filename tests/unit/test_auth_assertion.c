@@ -316,7 +316,7 @@ static void test_cache(void **state)
 static double seconds(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts); /* CPU time: steadier on a loaded machine */
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
