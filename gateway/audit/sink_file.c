@@ -292,9 +292,39 @@ static const struct audit_sink_ops file_ops = {
     .free = file_free,
 };
 
-/* Read the file's last record: what it already holds. A torn last line (cut by a crash) is
- * removed. A last record past the journal head belongs to an earlier journal: the file is
- * rotated away so the new chain starts in a fresh file. */
+/* The sequence number of the last record in the newest rotated file (0: none). */
+static uint64_t rotated_tail(const struct file_sink *f)
+{
+    DIR *d = opendir(f->dir);
+    char newest[256] = "", path[4096];
+    if (!d)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (audit_is_rotated_name(f->base, de->d_name) && strcmp(de->d_name, newest) > 0 &&
+            strlen(de->d_name) < sizeof(newest))
+            memcpy(newest, de->d_name, strlen(de->d_name) + 1);
+    closedir(d);
+    if (!newest[0])
+        return 0;
+    snprintf(path, sizeof(path), "%s/%s", f->dir, newest);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    char *line = NULL;
+    size_t len = 0;
+    uint64_t keep = 0, seq = 0;
+    if (audit_file_last_line(fd, 4 * AUDIT_LINE_MAX, &line, &len, &keep) == 1)
+        seq = audit_file_line_seq(line, len);
+    free(line);
+    close(fd);
+    return seq;
+}
+
+/* Read the file's last record: what it already holds (an empty file: the newest rotated
+ * file's). A torn last line (cut by a crash) is removed. A last record past the journal head
+ * belongs to an earlier journal: the file is rotated away so the new chain starts in a fresh
+ * file. */
 static int resume_point(struct file_sink *f, struct audit_journal *j, uint64_t *tail, char *err,
                         size_t errlen)
 {
@@ -320,6 +350,10 @@ static int resume_point(struct file_sink *f, struct audit_journal *j, uint64_t *
     if (r == 1)
         *tail = audit_file_line_seq(line, len);
     free(line);
+    /* An empty file right after a rotation: the rotated file holds the last record (the
+     * stored cursor may lag it after a crash). */
+    if (r == 0 && (*tail = rotated_tail(f)) > audit_journal_head_seq(j))
+        *tail = 0;
     if (r == 1 && *tail == 0) {
         log_warn("audit file %s: its last line is not an audit record; appending after it",
                  f->path);

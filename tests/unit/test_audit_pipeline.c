@@ -30,6 +30,8 @@
 #include <cmocka.h>
 
 #include "audit/checkpoint.h"
+#include "audit/cursor.h"
+#include "audit/sinks.h"
 #include "audit/pipeline.h"
 #include "audit/syslog.h"
 #include "audit_test_util.h"
@@ -618,6 +620,39 @@ static void test_reopen(void **state)
     assert_int_equal(run_verify(NULL, files, 2), 0);
 }
 
+/* A crash right after a rotation (the new file still empty, the stored cursor behind): the
+ * file sink resumes after the rotated file's last record, so no record is written twice. */
+static void test_resume_after_rotation(void **state)
+{
+    char log[128], rotated[256], jd[128];
+    snprintf(log, sizeof(log), "%s/z.log", dir);
+    snprintf(jd, sizeof(jd), "%s/j", dir);
+    const char *conf = "[audit]\njournal_dir = %s\n[audit_file f]\npath = %s\n";
+    struct audit_pipeline *p = pipeline_from(conf, jd, log);
+    submit_n(p, 20);
+    audit_pipeline_stop(p, 5000);
+    audit_pipeline_free(p);
+    assert_int_equal(audit_rotated_name(log, 1764349215000LL, 0, rotated, sizeof(rotated)), 0);
+    assert_int_equal(rename(log, rotated), 0);
+    FILE *f = fopen(log, "w");
+    fclose(f);
+    char err[256];
+    uint64_t seq;
+    bool found, damaged;
+    int fd = audit_cursor_open(jd, "f", &seq, &found, &damaged, err, sizeof(err));
+    assert_true(found && seq == 20);
+    assert_int_equal(audit_cursor_store(fd, 5), 0);
+    close(fd);
+    p = pipeline_from(conf, jd, log);
+    submit_n(p, 3);
+    audit_pipeline_stop(p, 5000);
+    audit_pipeline_free(p);
+    assert_int_equal(count_lines(rotated, NULL), 20);
+    assert_int_equal(count_lines(log, NULL), 3);
+    char *files[] = {rotated, log};
+    assert_int_equal(run_verify(NULL, files, 2), 0);
+}
+
 /* A collector that is down at shutdown does not hold the stop up to its deadline; its
  * records wait in the journal and arrive after the next start. */
 static void test_stop_with_sink_down(void **state)
@@ -703,6 +738,7 @@ int main(void)
         cmocka_unit_test_setup(test_sync_commit_and_rotation, reset_dir),
         cmocka_unit_test_setup(test_reopen, reset_dir),
         cmocka_unit_test_setup(test_stop_with_sink_down, reset_dir),
+        cmocka_unit_test_setup(test_resume_after_rotation, reset_dir),
         cmocka_unit_test_setup(test_submit_cost, reset_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
