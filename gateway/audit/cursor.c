@@ -74,7 +74,7 @@ int audit_cursor_open(const char *dir, const char *name, uint64_t *seq, bool *fo
         snprintf(err, errlen, "cursor path too long");
         return -1;
     }
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
         return -1;

@@ -200,7 +200,7 @@ static int cmp_u64(const void *a, const void *b)
 static int load_instance(struct audit_journal *j, char *err, size_t errlen)
 {
     char hex[9] = {0};
-    int fd = openat(j->dirfd, "instance", O_RDONLY | O_CLOEXEC);
+    int fd = openat(j->dirfd, "instance", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) {
         ssize_t n = read(fd, hex, 8);
         close(fd);
@@ -214,7 +214,8 @@ static int load_instance(struct audit_journal *j, char *err, size_t errlen)
             return -1;
         }
         auth_hex(j->instance, 4, hex);
-        fd = openat(j->dirfd, "instance", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        fd = openat(j->dirfd, "instance", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                    0600);
         if (fd < 0 || write_all(fd, hex, 8) != 0 || fsync(fd) != 0) {
             set_err(err, errlen, "cannot write %s/instance: %s", j->dir, strerror(errno));
             if (fd >= 0)
@@ -279,7 +280,7 @@ static int recover(struct audit_journal *j, char *err, size_t errlen)
     while (n > 0) {
         char name[SEG_NAME_LEN + 1];
         seg_name(firsts[n - 1], name);
-        int fd = openat(j->dirfd, name, O_RDWR | O_CLOEXEC);
+        int fd = openat(j->dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
             set_err(err, errlen, "cannot open %s/%s: %s", j->dir, name, strerror(errno));
             goto out;
@@ -337,7 +338,7 @@ static int recover(struct audit_journal *j, char *err, size_t errlen)
         }
         j->head_seq = v.last_seq;
         close(fd);
-        j->active_fd = openat(j->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC);
+        j->active_fd = openat(j->dirfd, name, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
         if (j->active_fd < 0) {
             set_err(err, errlen, "cannot open %s/%s: %s", j->dir, name, strerror(errno));
             goto out;
@@ -390,7 +391,12 @@ struct audit_journal *audit_journal_open(const struct audit_journal_opts *o, cha
         set_err(err, errlen, "cannot open journal directory %s: %s", j->dir, strerror(errno));
         goto fail;
     }
-    j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    struct stat st;
+    if (fstat(j->dirfd, &st) == 0 && (st.st_mode & 022))
+        log_warn("audit journal: %s is writable by group or others (mode %03o): anyone who can "
+                 "write it can edit the spool before delivery; use mode 0700",
+                 j->dir, (unsigned)(st.st_mode & 0777));
+    j->lockfd = openat(j->dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (j->lockfd < 0) {
         set_err(err, errlen, "cannot open %s/lock: %s", j->dir, strerror(errno));
         goto fail;
@@ -512,7 +518,8 @@ static int new_segment_locked(struct audit_journal *j, uint64_t first_seq, char 
         j->active_fd = -1;
     }
     seg_name(first_seq, name);
-    int fd = openat(j->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    int fd = openat(j->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                    0600);
     if (fd < 0) {
         set_err(err, errlen, "cannot create %s/%s: %s", j->dir, name, strerror(errno));
         return -1;
@@ -770,7 +777,7 @@ static int open_seg(struct audit_reader *rd, uint64_t seg, char *err, size_t err
     if (seg == 0)
         return 0;
     seg_name(seg, name);
-    rd->fd = openat(rd->j->dirfd, name, O_RDONLY | O_CLOEXEC);
+    rd->fd = openat(rd->j->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (rd->fd < 0) {
         set_err(err, errlen, "cannot open %s/%s: %s", rd->j->dir, name, strerror(errno));
         return -1;

@@ -19,10 +19,11 @@
 
 const char *ctl_audit_usage(void)
 {
-    return "  audit verify [--key PUBKEY.pem] FILE...\n"
+    return "  audit verify [--key PUBKEY.pem]... FILE...\n"
            "                               check the hash chain of audit logs (rotated files "
            "oldest first)\n"
-           "                               and, with --key, the signed checkpoints\n"
+           "                               and, with --key (repeatable for rotated keys), the "
+           "signed checkpoints\n"
            "  audit keygen --out DIR       create an Ed25519 checkpoint key pair "
            "(audit-checkpoint.pem, .pub.pem)\n";
 }
@@ -32,9 +33,12 @@ bool ctl_audit_handles(const char *subcommand)
     return subcommand && strcmp(subcommand, "audit") == 0;
 }
 
+#define MAX_KEYS 8
+
 struct verify_ctx {
     struct audit_verify v;
-    const struct audit_pubkey *key;
+    struct audit_pubkey *keys[MAX_KEYS]; /* --key, repeatable (key rotation) */
+    size_t nkeys;
     uint64_t checkpoints;    /* checkpoint records seen (signatures checked with a key) */
     uint64_t signed_through; /* last sequence number covered by a checked signature */
 };
@@ -65,8 +69,13 @@ static int verify_file(const char *name, FILE *f, struct verify_ctx *cx)
         if (!audit_line_is_checkpoint(line, len))
             continue;
         struct audit_checkpoint cp;
-        if (audit_checkpoint_parse(line, len, &cp, err, sizeof(err)) != 0 ||
-            (cx->key && audit_checkpoint_verify(cx->key, &cp, err, sizeof(err)) != 0)) {
+        int parsed = audit_checkpoint_parse(line, len, &cp, err, sizeof(err));
+        /* The key its key_id names (or the first, to report the mismatch). */
+        const struct audit_pubkey *k = cx->nkeys ? cx->keys[0] : NULL;
+        for (size_t i = 0; parsed == 0 && i < cx->nkeys; i++)
+            if (strcmp(audit_pubkey_key_id(cx->keys[i]), cp.key_id) == 0)
+                k = cx->keys[i];
+        if (parsed != 0 || (k && audit_checkpoint_verify(k, &cp, err, sizeof(err)) != 0)) {
             fprintf(stderr, "%s:%llu: checkpoint invalid: %s\n", name, lineno, err);
             rc = 1;
             goto done;
@@ -98,36 +107,32 @@ static const char *option(int argc, char **argv, int *i, const char *name)
 
 static int cmd_verify(int argc, char **argv)
 {
-    const char *key_path = NULL;
-    int first = 1;
+    struct verify_ctx cx = {0};
+    char err[256];
+    int rc = 2, first = 1;
+    audit_verify_init(&cx.v);
     while (first < argc && strncmp(argv[first], "--", 2) == 0) {
         if (strcmp(argv[first], "--") == 0) {
             first++;
             break;
         }
-        if (!(key_path = option(argc, argv, &first, "--key"))) {
-            fprintf(stderr, "usage: wardenctl audit verify [--key PUBKEY.pem] FILE...\n");
-            return 2;
+        const char *key_path = option(argc, argv, &first, "--key");
+        if (!key_path || cx.nkeys == MAX_KEYS) {
+            fprintf(stderr, "usage: wardenctl audit verify [--key PUBKEY.pem]... FILE...\n");
+            goto out;
         }
+        if (!(cx.keys[cx.nkeys] = audit_pubkey_load(key_path, err, sizeof(err)))) {
+            fprintf(stderr, "--key: %s\n", err);
+            goto out;
+        }
+        cx.nkeys++;
         first++;
     }
     if (first >= argc) {
-        fprintf(stderr, "usage: wardenctl audit verify [--key PUBKEY.pem] FILE...\n");
-        return 2;
+        fprintf(stderr, "usage: wardenctl audit verify [--key PUBKEY.pem]... FILE...\n");
+        goto out;
     }
-    struct verify_ctx cx = {0};
-    struct audit_pubkey *key = NULL;
-    char err[256];
-    int rc = 1;
-    audit_verify_init(&cx.v);
-    if (key_path) {
-        key = audit_pubkey_load(key_path, err, sizeof(err));
-        if (!key) {
-            fprintf(stderr, "--key: %s\n", err);
-            return 2;
-        }
-        cx.key = key;
-    }
+    rc = 1;
     for (int i = first; i < argc; i++) {
         FILE *f = strcmp(argv[i], "-") == 0 ? stdin : fopen(argv[i], "rb");
         if (!f) {
@@ -148,18 +153,20 @@ static int cmd_verify(int argc, char **argv)
            (unsigned long long)cx.v.count, cx.v.count == 1 ? "" : "s",
            (unsigned long long)cx.v.first_seq, (unsigned long long)cx.v.last_seq,
            cx.v.first_is_genesis ? "" : "; the first record continues an earlier log");
-    if (key) {
+    if (cx.nkeys) {
         if (cx.checkpoints == 0) {
             fprintf(stderr,
                     "no signed checkpoint in these records: nothing is attributable to "
-                    "key %s\n",
-                    audit_pubkey_key_id(key));
+                    "the given key%s\n",
+                    cx.nkeys == 1 ? "" : "s");
             goto out;
         }
         uint64_t later = cx.v.last_seq - cx.signed_through;
-        printf("%llu checkpoint%s verified with key %s: records up to seq %llu are signed",
-               (unsigned long long)cx.checkpoints, cx.checkpoints == 1 ? "" : "s",
-               audit_pubkey_key_id(key), (unsigned long long)cx.signed_through);
+        printf("%llu checkpoint%s verified with key%s", (unsigned long long)cx.checkpoints,
+               cx.checkpoints == 1 ? "" : "s", cx.nkeys == 1 ? "" : "s");
+        for (size_t i = 0; i < cx.nkeys; i++)
+            printf("%s%s", i ? ", " : " ", audit_pubkey_key_id(cx.keys[i]));
+        printf(": records up to seq %llu are signed", (unsigned long long)cx.signed_through);
         if (later == 1)
             printf("; 1 later record (seq %llu) not yet covered by a checkpoint",
                    (unsigned long long)cx.v.last_seq);
@@ -174,7 +181,8 @@ static int cmd_verify(int argc, char **argv)
     }
     rc = 0;
 out:
-    audit_pubkey_free(key);
+    for (size_t i = 0; i < cx.nkeys; i++)
+        audit_pubkey_free(cx.keys[i]);
     return rc;
 }
 
@@ -211,7 +219,7 @@ int ctl_audit_main(int argc, char **argv)
         return cmd_verify(argc - 1, argv + 1);
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
         return cmd_keygen(argc - 1, argv + 1);
-    fprintf(stderr, "usage: wardenctl audit verify [--key PUBKEY.pem] FILE...\n"
+    fprintf(stderr, "usage: wardenctl audit verify [--key PUBKEY.pem]... FILE...\n"
                     "       wardenctl audit keygen --out DIR\n");
     return 2;
 }

@@ -278,6 +278,42 @@ static void test_malformed_checkpoints(void **state)
     audit_pubkey_free(k);
 }
 
+/* Key rotation: checkpoints signed by the old key, then by the new one; verify takes both. */
+static void test_rotated_keys(void **state)
+{
+    static char lines[16][8192];
+    char err[256];
+    struct audit_signer *s1 = audit_signer_new(priv, err, sizeof(err));
+    struct audit_signer *s2 = audit_signer_new(priv2, err, sizeof(err));
+    struct audit_chain c;
+    audit_chain_init(&c, NULL);
+    int k = 0;
+    for (int i = 0; i < 8; i++) {
+        struct audit_record r;
+        audit_fill_typical(&r, 1764349215000LL + i);
+        assert_int_equal(audit_chain_seal(&c, &r, lines[k++], 8192, NULL, NULL, 0), 0);
+        if (i == 2 || i == 6) {
+            char hash[AUDIT_HASH_HEX + 1];
+            memcpy(hash, r.hash, sizeof(hash));
+            audit_record_init(&r, 1764349215000LL + i, NULL);
+            assert_int_equal(
+                audit_checkpoint_fill(i == 2 ? s1 : s2, &r, c.next_seq - 1, hash, NULL, 0), 0);
+            assert_int_equal(audit_chain_seal(&c, &r, lines[k++], 8192, NULL, NULL, 0), 0);
+        }
+    }
+    write_lines("rotated-keys.log", lines, k);
+    char p[256];
+    snprintf(p, sizeof(p), "%s/rotated-keys.log", dir);
+    char *both[] = {"audit", "verify", "--key", pub, "--key", pub2, p, NULL};
+    fflush(stdout);
+    assert_int_equal(ctl_audit_main(7, both), 0);
+    assert_int_equal(run_verify(pub, "rotated-keys.log"), 1);
+    assert_non_null(strstr(err_text, "rotated-keys.log:9: checkpoint invalid"));
+    assert_non_null(strstr(err_text, "not by the given key"));
+    audit_signer_free(s1);
+    audit_signer_free(s2);
+}
+
 static void test_keygen_command(void **state)
 {
     char out[128];
@@ -302,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_in_chain),
         cmocka_unit_test(test_rewritten_chain),
         cmocka_unit_test(test_malformed_checkpoints),
+        cmocka_unit_test(test_rotated_keys),
         cmocka_unit_test(test_keygen_command),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
