@@ -13,12 +13,12 @@
 
 const char *authn_obo_header(const struct authn *a)
 {
-    return (a->obo_forms & AUTHN_OBO_HEADER_FORM) ? a->obo_header : NULL;
+    return a->obo_header;
 }
 
 const char *authn_obo_header_lc(const struct authn *a)
 {
-    return (a->obo_forms & AUTHN_OBO_HEADER_FORM) ? a->obo_header_lc : NULL;
+    return a->obo_header_lc;
 }
 
 unsigned authn_obo_forms(const struct authn *a)

@@ -85,10 +85,11 @@ enum authn_result authn_obo_from_caller(struct authn *a, struct authn_cache *c,
 /* Drop the identity's references and clear it. An empty identity is a no-op. */
 void authn_identity_release(struct authn_identity *id);
 
-/* The subject token header's name, or NULL when the header form is not enabled. The caller
- * must remove this header (any case, as every identity header) before forwarding upstream. */
+/* The subject token header's name ([auth] obo_header), also when the header form is not
+ * enabled: the gate looks it up and passes it to authn_check_obo (which refuses it then), and
+ * the connection must remove it (any case, as every identity header) before forwarding. */
 const char *authn_obo_header(const struct authn *a);
-/* The same in lower case, for http1_find(); NULL when the header form is not enabled. */
+/* The same in lower case, for http1_find() / http1_name_is(). */
 const char *authn_obo_header_lc(const struct authn *a);
 /* enum authn_obo_flag bits of the enabled forms. */
 unsigned authn_obo_forms(const struct authn *a);
