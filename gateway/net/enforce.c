@@ -156,6 +156,8 @@ void enforce_free(struct enforce *e)
     body_result_free(e->body);
     free(e->fwd);
     planner_free(e->planner);
+    graphql_plan_free(e->gql);
+    free(e->gql);
     free(e->path);
     free(e->raw_query);
     free(e->binding);
@@ -583,6 +585,27 @@ static enum enforce_verdict source_item(struct enforce *e)
     return v;
 }
 
+/* A GraphQL request of a non-admin: READ on every experiment and run the document names
+ * (mlflow/graphql plans it as MLflow will execute it); admin-only documents refused. */
+static enum enforce_verdict graphql_items(struct enforce *e)
+{
+    char err[256];
+    if (!(e->gql = calloc(1, sizeof(*e->gql))))
+        return enforce_fail(e, 500, "internal", "out of memory");
+    if (graphql_plan_request(e->body->json, e->body->len, e->gql, err, sizeof(err)) < 0)
+        return enforce_fail(e, 400, "bad-body", "GraphQL request refused: %s", err);
+    if (e->gql->admin_only)
+        return enforce_fail(e, 403, "admin-only",
+                            "%s lacks admin rights for this GraphQL request: %s", e->user,
+                            e->gql->admin_reason);
+    for (size_t i = 0; i < e->gql->nchecks; i++) {
+        const struct graphql_check *ck = &e->gql->checks[i];
+        if (item_add(e, ck->object, ck->priv, ck->id, ck->id_len) < 0)
+            return enforce_fail(e, 500, "internal", "out of memory");
+    }
+    return ENFORCE_FORWARD;
+}
+
 enum enforce_verdict enforce_body(struct enforce *e, const char *buf, size_t len)
 {
     const struct route *rt = e->route;
@@ -598,6 +621,11 @@ enum enforce_verdict enforce_body(struct enforce *e, const char *buf, size_t len
     struct body_limits lim = {BODY_DEFAULT_MAX_BYTES, BODY_DEFAULT_MAX_DEPTH, false};
     if (body_canonicalize(&spec, &lim, buf, len, e->body, &st, err, sizeof(err)) < 0)
         return enforce_fail(e, st, "bad-body", "request body refused: %s", err);
+    if (rt->filter == ROUTE_FILTER_GRAPHQL && !e->admin) {
+        enum enforce_verdict v = graphql_items(e);
+        if (v != ENFORCE_FORWARD)
+            return v;
+    }
     /* Body ids, in the route's check order. */
     size_t bi = 0;
     for (size_t k = 0; k < rt->nchecks; k++) {

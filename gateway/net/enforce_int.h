@@ -7,6 +7,7 @@
 
 #include "mlflow/body.h"
 #include "mlflow/filter.h"
+#include "mlflow/graphql.h"
 #include "mlflow/naming.h"
 #include "auth/obo.h"
 #include "net/enforce.h"
@@ -57,6 +58,9 @@ struct enforce {
     /* look-up in flight */
     struct resolve_wait *wait;
     struct subreq *sub;
+
+    /* GraphQL (non-admins): what the document touches */
+    struct graphql_plan *gql;
 
     /* filtered search */
     const struct filter_spec *fspec;
