@@ -931,7 +931,7 @@ static struct gval *parse_value(struct gq *g, bool is_const)
         }
         return advance(g) < 0 ? NULL : v;
     case TK_DOLLAR: {
-        struct gname n;
+        struct gname n = {0};
         if (is_const) {
             const struct tok *a = lookahead(g);
             if (a && a->kind == TK_NAME)
@@ -2576,7 +2576,7 @@ static int plan_core(const char *query, size_t qlen, const json_t *variables, co
         sel = g.ops;
     } else {
         for (const struct gop *op = g.ops; op; op = op->next)
-            if (op->name.len == oplen && memcmp(op->name.s, opname, oplen) == 0)
+            if (op->name.len && op->name.len == oplen && memcmp(op->name.s, opname, oplen) == 0)
                 sel = op;
         if (!sel) {
             fail(&g, "unknown operation named '%.*s'", (int)(oplen > 60 ? 60 : oplen), opname);

@@ -45,6 +45,7 @@
 #include "net/gate.h"
 #include "policy/policy.h"
 #include "net/http1.h"
+#include "net/idhdr.h"
 #include "net/upstream.h"
 #include "net/worker.h"
 #include "util/log.h"
@@ -715,48 +716,6 @@ static const char *duplicate_sensitive(const struct http1_header *hs, size_t n)
     return NULL;
 }
 
-static void put_list(struct out *o, const char *name, size_t nl, const char *const *v, size_t n)
-{
-    if (n == 0)
-        return;
-    put(o, name, nl);
-    PUTS(o, ": ");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            PUTS(o, ",");
-        put(o, v[i], strlen(v[i]));
-    }
-    PUTS(o, "\r\n");
-}
-
-/*
- * The verified identity, in headers only Warden writes (every client-sent X-Warden-* header,
- * and every name with '_', was dropped above). Values are safe by construction: principal.h
- * guarantees no control characters, and no ',' or whitespace inside group and scope names.
- */
-static void put_identity(struct out *o, const struct principal *p)
-{
-    static const char *const methods[] = {"", "jwt", "pat", "basic-pat", "basic-jwt", "mtls"};
-    put_header(o, "X-Warden-User", 13, p->user, strlen(p->user));
-    put_list(o, "X-Warden-Groups", 15, p->groups, p->ngroups);
-    put_list(o, "X-Warden-Scopes", 15, p->scopes, p->nscopes);
-    const char *m = (unsigned)p->method < 6 ? methods[p->method] : "";
-    put_header(o, "X-Warden-Auth-Method", 20, m, strlen(m));
-    put_header(o, "X-Warden-Issuer", 15, p->issuer, strlen(p->issuer));
-    put_header(o, "X-Warden-Token-Id", 17, p->token_id, strlen(p->token_id));
-}
-
-/* On behalf of a user: the actor chain, current (outermost) actor first. */
-static void put_actors(struct out *o, const struct authn_identity *id)
-{
-    if (id->nactors == 0)
-        return;
-    const char *v[AUTHN_MAX_ACTORS];
-    for (size_t i = 0; i < id->nactors; i++)
-        v[i] = id->actors[i].id;
-    put_list(o, "X-Warden-Actor", 14, v, id->nactors);
-}
-
 /* Build the upstream request head for c->u.req into o. */
 static void build_upstream_head(struct conn *c, struct out *o, const struct tokens *tok, bool json)
 {
@@ -785,10 +744,12 @@ static void build_upstream_head(struct conn *c, struct out *o, const struct toke
         put_header(o, "X-Forwarded-Host", 16, r->host, r->host_len);
     put_header(o, "X-Request-Id", 12, c->request_id, strlen(c->request_id));
     if (c->principal) {
-        put_identity(o, c->principal);
-        put_actors(o, &c->id);
-        if (c->assertion)
-            put_header(o, ASSERTION_HEADER, ASSERTION_HEADER_LEN, c->assertion, c->assertion_len);
+        size_t left = o->cap - o->n;
+        size_t need = idhdr_format(&c->id, c->assertion, c->assertion_len, o->p + o->n, left);
+        if (need > left)
+            o->overflow = true;
+        else
+            o->n += need;
     }
     if (json)
         return; /* framing and the final CRLF come with the body */

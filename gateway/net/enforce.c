@@ -18,9 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "admin/metrics.h"
 #include "audit/record.h"
+#include "auth/assertion.h"
 #include "auth/obo.h"
 #include "auth/principal.h"
 #include "config.h"
@@ -31,6 +33,7 @@
 #include "mlflow/routes.h"
 #include "mlflow/stamp.h"
 #include "mlflow/target.h"
+#include "net/idhdr.h"
 #include "net/resolve.h"
 #include "net/subreq.h"
 #include "net/worker.h"
@@ -101,6 +104,13 @@ enum enforce_verdict enforce_allow(struct enforce *e)
     return ENFORCE_FORWARD;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* ---------------------------------------------------------------- life cycle */
 
 struct enforce *enforce_new(struct worker *w, const struct authn_identity *id,
@@ -119,6 +129,7 @@ struct enforce *enforce_new(struct worker *w, const struct authn_identity *id,
     snprintf(e->request_id, sizeof(e->request_id), "%s", request_id ? request_id : "");
     e->user = p->user;
     /* subject, actor (on behalf of) and the token scopes' privilege mask */
+    e->id = id;
     authn_identity_policy(id, &e->view);
     e->who = e->view.subject;
     e->actor = id->nactors > 0 ? id->actors[0].id : NULL;
@@ -161,6 +172,7 @@ void enforce_free(struct enforce *e)
     free(e->path);
     free(e->raw_query);
     free(e->binding);
+    free(e->client_headers);
     free(e->client_token);
     enforce_prefetch_clear(e);
     free(e->answer);
@@ -361,6 +373,33 @@ static bool subject_is_admin(const struct enforce *e)
 
 static enum enforce_verdict after_ids(struct enforce *e);
 
+/* The identity lines the pages of a filtered search carry, as the client's forwarded
+ * requests do: X-Warden-* and the assertion, or (passthrough) the client's Authorization. */
+static int client_headers(struct enforce *e, const struct http1_request *r)
+{
+    const char *as = NULL;
+    size_t alen = 0;
+    char err[160];
+    if (e->w->assertions &&
+        assertion_get(e->w->assertions, e->id, wall_ms(), &as, &alen, err, sizeof(err)) < 0) {
+        log_error("assertion for %s: %s", e->user, err);
+        return -1;
+    }
+    size_t need = idhdr_format(e->id, as, alen, NULL, 0);
+    const struct http1_header *auth = NULL;
+    if (e->w->cfg->upstream.identity == UPSTREAM_IDENTITY_PASSTHROUGH)
+        auth = http1_find(r->headers, r->nheaders, "authorization");
+    size_t cap = need + (auth ? auth->value_len + 20 : 0) + 1;
+    if (!(e->client_headers = malloc(cap)))
+        return -1;
+    size_t n = idhdr_format(e->id, as, alen, e->client_headers, cap);
+    if (auth)
+        n += (size_t)snprintf(e->client_headers + n, cap - n, "Authorization: %.*s\r\n",
+                              (int)auth->value_len, auth->value);
+    e->client_headers[n < cap ? n : cap - 1] = '\0';
+    return 0;
+}
+
 /* A filtered GET: keep what paging needs (the request is re-sent page by page, maybe after the
  * target buffer was reused): the raw path and query, the client's paging parameters, and the
  * binding of page tokens (user, path, every other query pair in order). */
@@ -483,6 +522,8 @@ enum enforce_verdict enforce_head(struct enforce *e, const struct http1_request 
         }
     }
     if (rt->filter != ROUTE_FILTER_NONE && !e->admin) {
+        if (client_headers(e, r) < 0)
+            return enforce_fail(e, 500, "internal", "could not build the identity headers");
         enum enforce_verdict v = filter_capture(e, t);
         if (v != ENFORCE_FORWARD)
             return v;

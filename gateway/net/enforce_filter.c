@@ -237,7 +237,8 @@ static enum enforce_verdict next_page(struct enforce *e)
         free(rew);
         return enforce_fail(e, 500, "internal", "out of memory");
     }
-    e->sub = subreq_start(e->w, method, target, rew, rlen, e->request_id, on_page, e);
+    e->sub =
+        subreq_start(e->w, method, target, rew, rlen, e->request_id, e->client_headers, on_page, e);
     free(target);
     free(rew);
     if (!e->sub)
@@ -422,7 +423,8 @@ static enum enforce_verdict graphql_start(struct enforce *e)
     size_t blen;
     const char *b = enforce_forward_body(e, &blen);
     e->phase = PH_FILTER;
-    e->sub = subreq_start(e->w, "POST", e->path, b, blen, e->request_id, on_graphql, e);
+    e->sub = subreq_start(e->w, "POST", e->path, b, blen, e->request_id, e->client_headers,
+                          on_graphql, e);
     if (!e->sub)
         return enforce_fail(e, 503, "upstream-busy", "no upstream connection available; retry");
     return ENFORCE_PENDING;

@@ -15,7 +15,7 @@
 
 #define ENFORCE_MAGIC 0x454e4643u
 #define MAX_ITEMS     1100 /* SearchRuns accepts many experiment ids; bounded all the same */
-#define MAX_ID_LEN    1024
+#define MAX_ID_LEN    4096
 #define PREFETCH_MAX  1000
 
 struct item {
@@ -32,8 +32,9 @@ enum phase { PH_HEAD = 0, PH_BODY, PH_RESOLVE, PH_FILTER, PH_DONE };
 struct enforce {
     unsigned magic;
     struct worker *w;
-    struct authn_policy_view view; /* subject, actor and scope mask for policy_decide_obo */
-    const char *actor;             /* the current actor's id (on behalf of), or NULL */
+    const struct authn_identity *id; /* borrowed from the connection */
+    struct authn_policy_view view;   /* subject, actor and scope mask for policy_decide_obo */
+    const char *actor;               /* the current actor's id (on behalf of), or NULL */
     const struct policy_snapshot *snap;
     struct policy_subject who;
     const char *user; /* p->user without an "sp:" prefix */
@@ -65,9 +66,10 @@ struct enforce {
     /* filtered search */
     const struct filter_spec *fspec;
     struct planner *planner;
-    char *path;      /* the raw path as sent (forwarded as is) */
-    char *raw_query; /* GET: the raw query without '?' */
-    char *binding;   /* what a page token is tied to: user, route, query minus paging */
+    char *path;           /* the raw path as sent (forwarded as is) */
+    char *raw_query;      /* GET: the raw query without '?' */
+    char *client_headers; /* identity lines for requests made for the client (pages) */
+    char *binding;        /* what a page token is tied to: user, route, query minus paging */
     size_t binding_len;
     long client_max;    /* the client's max_results, -1 when none */
     char *client_token; /* the client's page_token, NULL when none */

@@ -218,7 +218,7 @@ enum resolve_rc resolve_get(struct worker *w, enum route_object kind, const char
         if (c->jobs)
             c->jobs->prev = j;
         c->jobs = j;
-        j->sub = subreq_start(w, "GET", target, NULL, 0, request_id, on_answer, j);
+        j->sub = subreq_start(w, "GET", target, NULL, 0, request_id, NULL, on_answer, j);
     }
     if (!j || !j->id || !j->sub) {
         if (j && j->id)

@@ -108,8 +108,8 @@ static int send_on(struct subreq *s)
 }
 
 struct subreq *subreq_start(struct worker *w, const char *method, const char *target,
-                            const char *body, size_t blen, const char *request_id, subreq_fn fn,
-                            void *arg)
+                            const char *body, size_t blen, const char *request_id,
+                            const char *headers, subreq_fn fn, void *arg)
 {
     struct subreq *s = calloc(1, sizeof(*s));
     if (!s)
@@ -128,7 +128,9 @@ struct subreq *subreq_start(struct worker *w, const char *method, const char *ta
                         "%s %s HTTP/1.1\r\nHost: %s\r\nAccept: application/json\r\n"
                         "User-Agent: warden-lookup\r\nX-Request-Id: %s\r\n",
                         method, target, host, request_id ? request_id : "");
-    if (w->shared->service_credential)
+    if (headers)
+        evbuffer_add(m, headers, strlen(headers));
+    else if (w->shared->service_credential)
         evbuffer_add_printf(m, "Authorization: %s\r\n", w->shared->service_credential);
     if (body && blen > 0)
         evbuffer_add_printf(m, "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",

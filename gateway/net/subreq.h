@@ -28,12 +28,15 @@ typedef void (*subreq_fn)(void *arg, int status, const char *body, size_t len, c
 /*
  * Start "method target" (origin-form, already percent-encoded) with an optional JSON body
  * (body NULL or blen 0: none). request_id is sent as X-Request-Id so MLflow's logs tie the
- * look-up to the client request. Returns the handle, or NULL when the pool has no connection
- * to lend (max_conns reached) or memory ran out: then the callback is never called.
+ * look-up to the client request. headers: NULL for Warden's own look-ups (they carry the
+ * [upstream] service credential, if any), or complete header lines ("Name: value\r\n"...)
+ * for requests made for the client (the pages of a filtered search carry the client's
+ * identity exactly as its forwarded requests do). Returns the handle, or NULL when the pool has no
+ * connection to lend (max_conns reached) or memory ran out: then the callback is never called.
  */
 struct subreq *subreq_start(struct worker *w, const char *method, const char *target,
-                            const char *body, size_t blen, const char *request_id, subreq_fn fn,
-                            void *arg);
+                            const char *body, size_t blen, const char *request_id,
+                            const char *headers, subreq_fn fn, void *arg);
 
 /* Abandon a running subrequest: its connection is closed, the callback will not run. */
 void subreq_cancel(struct subreq *s);
