@@ -50,5 +50,6 @@ echo "  export MLFLOW_TRACKING_TOKEN=$TOKEN"
 echo "Other identities: build/wardenctl mint --key $STATE/keys/signing-key.pem \\"
 echo "    --issuer https://dev.warden.local --audience mlflow --user bob@acme.example --groups marketing"
 echo "Personal access tokens: build/wardenctl pat create --user U --file $STATE/pats.jsonl"
+echo "Audit trail (one JSON line per request): $STATE/audit.log"
 echo
 "$ROOT/build/warden" -c "$STATE/warden.conf"
