@@ -6,7 +6,7 @@
  * renders and journals them outside the lock (submitters never touch claimed slots), then
  * frees them. The pipeline thread naps 1 ms between batches while records keep coming and
  * only then sleeps on the condition variable, so under load submitters never make a system
- * call: they signal only a sleeping thread, once.
+ * call: they signal a sleeping thread once, or a napping one when the queue is half full.
  */
 #include "audit/pipeline.h"
 
@@ -46,7 +46,7 @@ struct audit_pipeline {
     pthread_cond_t qdone; /* a batch was journaled */
     struct audit_record *ring;
     size_t qcap, qhead, qcount;
-    bool idle, signaled, stop;
+    bool idle, napping, signaled, stop;
     pthread_t thread;
     bool started;
 
@@ -205,7 +205,7 @@ int audit_submit(struct audit_pipeline *p, struct audit_record *r)
     p->qcount++;
     if (p->qcount > atomic_load_explicit(&p->queue_hwm, memory_order_relaxed))
         atomic_store_explicit(&p->queue_hwm, p->qcount, memory_order_relaxed);
-    if (p->idle && !p->signaled) {
+    if (!p->signaled && (p->idle || (p->napping && p->qcount >= p->qcap / 2))) {
         p->signaled = true;
         pthread_cond_signal(&p->qcv);
     }
@@ -385,11 +385,22 @@ static void *pipeline_main(void *arg)
         pthread_mutex_lock(&p->qmu);
         if (p->qcount == 0 && !p->stop) {
             if (!napped) {
-                /* Records may still be arriving: look again in a moment without asking
-                 * submitters to signal. */
+                /* Records may still be arriving: look again in a moment; submitters signal
+                 * only if the queue reaches half its capacity meanwhile. */
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += NAP_MS * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                    ts.tv_sec++;
+                    ts.tv_nsec -= 1000000000L;
+                }
+                p->napping = true;
+                p->signaled = false;
+                while (p->qcount < p->qcap / 2 && !p->stop &&
+                       pthread_cond_timedwait(&p->qcv, &p->qmu, &ts) != ETIMEDOUT)
+                    ;
+                p->napping = false;
                 pthread_mutex_unlock(&p->qmu);
-                struct timespec ts = {0, NAP_MS * 1000000L};
-                nanosleep(&ts, NULL);
                 napped = true;
                 timers(p, false);
                 continue;

@@ -687,13 +687,23 @@ static double now_ns(void)
 }
 
 /* audit_submit's cost on the calling thread, per commit mode, with a file sink. */
+static double cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* audit_submit's cost on the calling thread, per commit mode, with a file sink: wall time,
+ * and this thread's CPU time (what a request thread spends; wall time also counts being
+ * descheduled on a busy machine). Best of 20 bursts of 200 records. */
 static void test_submit_cost(void **state)
 {
     static struct audit_record recs[64];
     for (int i = 0; i < 64; i++)
         audit_fill_typical(&recs[i], 1764349215000LL + i);
     const char *modes[] = {"async", "sync"};
-    double ns[2];
+    double wall[2], cpu[2];
     for (int m = 0; m < 2; m++) {
         char jd[128];
         snprintf(jd, sizeof(jd), "%s/cost%d", dir, m);
@@ -701,31 +711,34 @@ static void test_submit_cost(void **state)
             "[audit]\njournal_dir = %s\ncommit = %s\nqueue_size = 256\nfsync = never\n"
             "[audit_file f]\npath = %s/cost%d.log\nfsync = never\n",
             jd, modes[m], dir, m);
-        const int n = 2000;
-        double best = 1e18;
-        for (int round = 0; round < 10; round++) {
-            double t0 = now_ns();
+        /* Bursts within the queue (256): a longer burst than the pipeline thread drains in
+         * its 1 ms nap is journaled on the calling thread, like sync. */
+        const int n = 200;
+        wall[m] = cpu[m] = 1e18;
+        for (int round = 0; round < 20; round++) {
+            double t0 = now_ns(), c0 = cpu_ns();
             for (int i = 0; i < n; i++) {
                 struct audit_record *r = &recs[i & 63];
                 if (audit_submit(p, r) != 0)
                     fail();
             }
-            double per = (now_ns() - t0) / n;
-            best = per < best ? per : best;
-            sleep_ms(100); /* let the queue drain between rounds */
+            double w = (now_ns() - t0) / n, c = (cpu_ns() - c0) / n;
+            wall[m] = w < wall[m] ? w : wall[m];
+            cpu[m] = c < cpu[m] ? c : cpu[m];
+            sleep_ms(20); /* let the queue drain between rounds */
         }
-        ns[m] = best;
         audit_pipeline_stop(p, 10000);
         audit_pipeline_free(p);
     }
-    print_message("audit_submit cost per record on the calling thread: async %.0f ns (queue "
-                  "copy of a %zu-byte record), sync %.0f ns (render + seal + write(2), fsync "
-                  "never)\n",
-                  ns[0], sizeof(struct audit_record), ns[1]);
+    print_message(
+        "audit_submit per record on the calling thread: async %.0f ns wall, %.0f ns "
+        "CPU (queue copy of the used part of a %zu-byte record); sync %.0f ns wall, %.0f ns CPU "
+        "(render + seal + write(2), fsync never)\n",
+        wall[0], cpu[0], sizeof(struct audit_record), wall[1], cpu[1]);
 #ifndef __SANITIZE_ADDRESS__
     /* Loose sanity bounds (a loaded CI machine); the figures above are the result. */
-    assert_true(ns[0] < 200000);
-    assert_true(ns[1] < 2000000);
+    assert_true(cpu[0] < 200000);
+    assert_true(cpu[1] < 2000000);
 #endif
 }
 
