@@ -588,8 +588,9 @@ static enum enforce_verdict otlp_body(struct enforce *e, const char *buf, size_t
 /*
  * CreateModelVersion's `source` is where /model-versions/get-artifact later serves files from
  * (mlflow-api.md (c) risk 8): the caller must be able to read what it points at. Accepted:
- * runs:/<run id>/..., models:/<logged model id>[/...], mlflow-artifacts:/<experiment id>/...;
- * any other location (a file path, a cloud URI) only for admins.
+ * runs:/<run id>/..., models:/<logged model id>[/...], mlflow-artifacts:/<experiment id>/...,
+ * and "dummy-source", the fixed source the MLflow client gives prompt versions; any other
+ * location (a file path, a cloud URI) only for admins.
  */
 static enum enforce_verdict source_item(struct enforce *e)
 {
@@ -612,6 +613,11 @@ static enum enforce_verdict source_item(struct enforce *e)
         obj = ROUTE_OBJ_ARTIFACT_PATH;
         id = src + 18;
         n = strlen(id);
+    }
+    if (src && strcmp(src, "dummy-source") == 0) {
+        /* the MLflow client's fixed source of prompt versions (no artifacts to read) */
+        json_decref(root);
+        return ENFORCE_FORWARD;
     }
     if (!src)
         v = bad_request(e, "source", "is missing");
