@@ -16,6 +16,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -278,10 +279,12 @@ def redis_records(port, key, group="audit-test", consumer="c1"):
 # --- HTTP collector -----------------------------------------------------------------------
 class Collector:
     """HTTP collector: POST bodies of JSON lines, recorded in arrival order. Can be stopped and
-    restarted on the same port, and told to answer 503."""
+    restarted on the same port, and told to answer 503. With tls (make_ca's paths) it serves
+    HTTPS."""
 
-    def __init__(self, port=None):
+    def __init__(self, port=None, tls=None):
         self.port = port or free_port()
+        self.tls = tls
         self.lines = []
         self.batches = 0
         self.refuse = False
@@ -316,6 +319,10 @@ class Collector:
         ThreadingHTTPServer.allow_reuse_address = True
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.server.daemon_threads = True
+        if self.tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.tls["cert"], self.tls["key"])
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self

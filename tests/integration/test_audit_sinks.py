@@ -11,7 +11,9 @@ rsyslog, Redis Streams (read back through a consumer group), an HTTP collector.
     at least once; spool and backlog figures are reported;
   * overflow = deny: a spool that fills because its only sink is down makes Warden answer 503
     (and not forward); when the sink returns, requests pass again and a record says how many
-    were refused.
+    were refused;
+  * the HTTP sink over TLS verifies the collector's certificate (an untrusted one gets
+    nothing, and the sink reports itself down).
 """
 
 import json
@@ -262,3 +264,33 @@ def test_overflow_deny_answers_503(echo, warden_factory, tmp):
         assert w.stop() == 0
     finally:
         co.stop()
+
+
+def test_https_collector(echo, warden_factory, tmp):
+    """The HTTP sink over TLS: the collector's certificate is verified against ca_file; a
+    collector the sink cannot verify gets nothing and the sink reports itself down."""
+    tls = ak.make_ca(os.path.join(tmp, "ca"))
+    good = ak.Collector(tls=tls).start()
+    other = ak.make_ca(os.path.join(tmp, "other-ca"))
+    bad = ak.Collector(tls=tls).start()
+    try:
+        w = warden_factory(echo.url, ak.audit_sections(
+            os.path.join(tmp, "journal"), https=[
+                ("good", {"url": "https://localhost:%d/in" % good.port, "ca_file": tls["ca"]}),
+                ("untrusted", {"url": "https://127.0.0.1:%d/in" % bad.port,
+                               "ca_file": other["ca"], "retry_min": "50ms"})]))
+        s = requests.Session()
+        for i in range(10):
+            s.get(w.url + ak.SEARCH, headers={"X-Request-Id": "tls-%d" % i}, timeout=10)
+        assert ak.wait_until(lambda: {"tls-%d" % i for i in range(10)} <=
+                             {r.get("request_id") for _, r in good.records()}, timeout=20)
+        m = w.metrics_text()
+        assert ak.metric(m, 'warden_audit_sink_up{sink="good",kind="http"}') == 1
+        assert ak.metric(m, 'warden_audit_sink_up{sink="untrusted",kind="http"}') == 0
+        assert ak.metric(m, 'warden_audit_sink_failures_total{sink="untrusted",kind="http"}') >= 1
+        assert bad.records() == []
+        assert "certificate" in w.stderr
+        assert w.stop() == 0
+    finally:
+        good.stop()
+        bad.stop()
