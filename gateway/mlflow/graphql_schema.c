@@ -7,6 +7,10 @@
  */
 #include "mlflow/graphql_schema.h"
 
+#include "mlflow/graphql.h"
+
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define N(a)    (sizeof(a) / sizeof((a)[0]))
@@ -325,16 +329,6 @@ static bool name_is(const char *s, const char *name, size_t len)
     return strncmp(s, name, len) == 0 && s[len] == '\0';
 }
 
-size_t gs_type_count(void)
-{
-    return N(types);
-}
-
-const struct gs_type *gs_type_at(size_t i)
-{
-    return i < N(types) ? &types[i] : NULL;
-}
-
 const struct gs_type *gs_type_find(const char *name, size_t len)
 {
     size_t lo = 0, hi = N(types);
@@ -375,4 +369,72 @@ bool gs_enum_has(const struct gs_type *t, const char *name, size_t len)
         if (name_is(t->values[i], name, len))
             return true;
     return false;
+}
+
+/* graphql_schema_dump (graphql.h): the tables in the format of fixtures/graphql/schema.txt */
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void graphql_schema_dump(FILE *f)
+{
+    size_t n = 0, cap = 0;
+    char **lines = NULL;
+    for (size_t i = 0; i < N(types); i++) {
+        const struct gs_type *t = &types[i];
+        size_t k = t->kind == GS_OBJECT  ? t->nfields
+                   : t->kind == GS_INPUT ? t->ninputs
+                   : t->kind == GS_ENUM  ? 1
+                                         : (strcmp(t->name, "LongString") == 0);
+        for (size_t j = 0; j < k; j++) {
+            char buf[512];
+            if (t->kind == GS_OBJECT && t->fields[j].arg)
+                snprintf(buf, sizeof(buf), "type %s.%s(%s: %s): %s", t->name, t->fields[j].name,
+                         t->fields[j].arg, t->fields[j].arg_type, t->fields[j].type);
+            else if (t->kind == GS_OBJECT)
+                snprintf(buf, sizeof(buf), "type %s.%s: %s", t->name, t->fields[j].name,
+                         t->fields[j].type);
+            else if (t->kind == GS_INPUT)
+                snprintf(buf, sizeof(buf), "input %s.%s: %s%s", t->name, t->inputs[j].name,
+                         t->inputs[j].type, t->inputs[j].default_null ? " = null" : "");
+            else if (t->kind == GS_ENUM) {
+                size_t o = (size_t)snprintf(buf, sizeof(buf), "enum %s: ", t->name);
+                for (size_t v = 0; v < t->nvalues && o < sizeof(buf); v++)
+                    o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%s", v ? "|" : "",
+                                          t->values[v]);
+            } else
+                snprintf(buf, sizeof(buf), "scalar %s", t->name);
+            if (n == cap) {
+                size_t nc = cap ? cap * 2 : 64;
+                char **nl = realloc(lines, nc * sizeof(*nl));
+                if (!nl)
+                    goto out;
+                lines = nl;
+                cap = nc;
+            }
+            if (!(lines[n] = strdup(buf)))
+                goto out;
+            n++;
+        }
+    }
+    if (n == cap) {
+        char **nl = realloc(lines, (cap + 1) * sizeof(*nl));
+        if (!nl)
+            goto out;
+        lines = nl;
+    }
+    char d[128];
+    snprintf(d, sizeof(d), "directive @%s(%s: %s) on QUERY|MUTATION", GS_DIRECTIVE,
+             GS_DIRECTIVE_ARG, GS_DIRECTIVE_ARG_TYPE);
+    if (!(lines[n] = strdup(d)))
+        goto out;
+    n++;
+    qsort(lines, n, sizeof(*lines), cmp_line);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\n", lines[i]);
+out:
+    for (size_t i = 0; i < n; i++)
+        free(lines[i]);
+    free(lines);
 }

@@ -54,7 +54,5 @@ const struct gs_type *gs_type_find(const char *name, size_t len);
 const struct gs_field *gs_field_find(const struct gs_type *t, const char *name, size_t len);
 const struct gs_input_field *gs_input_find(const struct gs_type *t, const char *name, size_t len);
 bool gs_enum_has(const struct gs_type *t, const char *name, size_t len);
-size_t gs_type_count(void);
-const struct gs_type *gs_type_at(size_t i);
 
 #endif

@@ -741,6 +741,7 @@ static void test_variables(void **state)
     assert_int_equal(q3(ints, "{\"m\":2.0}", NULL), 0); /* graphql-core takes integral floats */
     assert_refused(ints, "{\"m\":2.5}", NULL, "non-integer");
     assert_refused(ints, "{\"m\":2147483648}", NULL, "32-bit");
+    assert_refused(ints, "{\"m\":1e20}", NULL, "32-bit"); /* an integral float out of range */
     assert_refused(ints, "{\"m\":true}", NULL, "non-integer");
 }
 
