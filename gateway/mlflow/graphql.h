@@ -3,10 +3,12 @@
  * Pure module: no I/O, clocks or globals; any thread. A plan belongs to one request.
  *
  * MLflow reads {query, variables, operationName} from the JSON body (GET included: Flask's
- * get_json(force=True)), parses the document with graphql-core 3.2, refuses it when its
- * own limits are exceeded (graphql_no_batching.check_query_safety) and executes it with
- * graphene against the schema of mlflow/server/graphql/. This module reads a request the same
- * way and says what executing it would touch, or refuses it with a precise reason:
+ * get_json(force=True); a GET with the query in the URL fails with a 500 in MLflow, so the
+ * body is what to plan for either method), parses the document with graphql-core 3.2,
+ * refuses it when its own limits are exceeded (graphql_no_batching.check_query_safety) and
+ * executes it with graphene against the schema of mlflow/server/graphql/. This module reads a
+ * request the same way and says what executing it would touch, or refuses it with a precise
+ * reason:
  *
  * 1. A strict parser for executable documents as graphql-core's lexer and parser read them
  *    (names, ints, floats, strings with \uXXXX, surrogate pairs and \u{...}, block strings
@@ -17,11 +19,12 @@
  *    variable, argument and input field names; a lone anonymous operation; known, used,
  *    acyclic fragments whose type conditions fit; defined and used variables of input types
  *    used in allowed positions; known fields and arguments, literal values of the right
- *    types; leaf fields without and composite fields with a selection set; one field per
- *    response key. The schema is compiled in (graphql_schema.c) and compared with the pinned
- *    MLflow by the unit test. MLflow's schema declares only @component(name: String!) on
- *    QUERY and MUTATION: graphene replaces graphql's default directives, so @skip/@include
- *    are unknown to MLflow and refused here like every other directive elsewhere.
+ *    types; leaf fields without and composite fields with a selection set; one field and one
+ *    set of arguments per response key. The schema is compiled in (graphql_schema.c) and
+ *    compared with the pinned MLflow by the unit test. MLflow's schema declares only
+ *    @component(name: String!) on QUERY and MUTATION: graphene replaces graphql's default
+ *    directives, so @skip/@include are unknown to MLflow and refused here like every other
+ *    directive elsewhere.
  *
  * 3. MLflow's limits, counted as MLflow counts them over every operation of the document
  *    (not just the selected one): at most 10 root fields, 10 aliases in one selection level
@@ -154,7 +157,13 @@ typedef bool (*graphql_visible_fn)(void *ctx, enum route_object kind, const char
  * string, or rejected by visible() are removed. Returns 0 with the re-serialised answer in
  * *out (malloc'd, NUL-terminated, *outlen bytes; free()), or -1 with err set when the answer
  * does not parse or a list is not where the plan says (the caller fails closed: 502).
- * A plan without filters returns a copy of the body unchanged.
+ * Numbers keep their values (reals printed with 17 significant digits), members their order.
+ * A plan without filters returns a copy of the body unchanged (still checked to parse).
+ *
+ * The predicate REST's SearchModelVersions filter uses is BROWSE on the model (enforce_filter.c);
+ * the same keeps Run.modelVersions consistent with it. When deciding a name needs a look-up
+ * (the model's owner stamp), call this once with a predicate that records the names and
+ * returns false, resolve them, then call it again with the real one.
  */
 int graphql_filter_answer(const struct graphql_plan *p, const char *body, size_t len,
                           graphql_visible_fn visible, void *ctx, char **out, size_t *outlen,
