@@ -21,6 +21,7 @@
 
 #include "admin/metrics.h"
 #include "admin/reload.h"
+#include "audit/pipeline.h"
 #include "auth/authn.h"
 #include "net/listener.h"
 #include "policy/store.h"
@@ -148,10 +149,17 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (strcmp(uri, "/healthz") == 0) {
         reply(req, 200, "text/plain", "ok\n", 3);
     } else if (strcmp(uri, "/readyz") == 0) {
-        if (upstream_reachable(a))
-            reply(req, 200, "text/plain", "ready\n", 6);
-        else
+        /* Not ready when requests would be refused: the upstream is down, or the audit spool
+         * is full under the deny rule. Sinks behind (spooling) do not stop traffic. */
+        struct audit_pipeline *au = a->reload.audit;
+        if (!upstream_reachable(a))
             reply(req, 503, "text/plain", "upstream unreachable\n", 21);
+        else if (!audit_accepting(au))
+            reply(req, 503, "text/plain", "audit spool full\n", 17);
+        else if (au && !audit_pipeline_sinks_up(au))
+            reply(req, 200, "text/plain", "ready (an audit sink is down: spooling)\n", 40);
+        else
+            reply(req, 200, "text/plain", "ready\n", 6);
     } else if (strcmp(uri, "/.well-known/jwks.json") == 0 || strcmp(uri, "/jwks.json") == 0) {
         if (!a->jwks) {
             static const char none[] = "{\"error_code\": \"ENDPOINT_NOT_FOUND\", \"message\": "
