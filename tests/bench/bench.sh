@@ -27,7 +27,10 @@
 # decides and forwards.
 # Environment: WARDEN_BIN (default build/warden, built if missing; wardenctl next to it),
 # ROUNDS (5), DURATION (5), CONNS (50), BENCH_PATH (the request path), BENCH_TOKEN (pat|jwt),
-# BENCH_MISS (0|1).
+# BENCH_MISS (0|1), BENCH_AUDIT (0|1).
+# BENCH_AUDIT=1 adds a fourth target, "audited": a second Warden configured like the first plus
+# an audit journal and a file sink (JSON lines, async commit, fsync interval), measured in the
+# same interleaved rounds, and prints the cost of auditing (audited/warden throughput).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -71,7 +74,7 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
-read -r P_UP P_NGINX P_WARDEN <<<"$(free_ports 3)"
+read -r P_UP P_NGINX P_WARDEN P_AUDITED <<<"$(free_ports 4)"
 
 BENCH_TOKEN=${BENCH_TOKEN:-pat}
 ISSUER_CONF=""
@@ -181,6 +184,21 @@ EOF
 "$WARDEN_BIN" -c "$TMP/warden.conf" 2>"$TMP/warden.log" &
 WARDEN_PID=$!
 PIDS+=("$WARDEN_PID")
+BENCH_AUDIT=${BENCH_AUDIT:-0}
+if [ "$BENCH_AUDIT" = 1 ]; then
+  sed -e "s#127.0.0.1:$P_WARDEN#127.0.0.1:$P_AUDITED#" -e "s#$TMP/warden.ready#$TMP/audited.ready#" \
+    "$TMP/warden.conf" >"$TMP/audited.conf"
+  cat >>"$TMP/audited.conf" <<EOF
+
+[audit]
+journal_dir = $TMP/audit
+
+[audit_file local]
+path = $TMP/audit.log
+EOF
+  "$WARDEN_BIN" -c "$TMP/audited.conf" 2>"$TMP/audited.log" &
+  PIDS+=($!)
+fi
 
 wait_http() { # url
   local i
@@ -198,6 +216,10 @@ declare -A URL=(
   [warden]="http://127.0.0.1:$P_WARDEN$BENCH_PATH"
 )
 TARGETS=(upstream nginx warden)
+if [ "$BENCH_AUDIT" = 1 ]; then
+  URL[audited]="http://127.0.0.1:$P_AUDITED$BENCH_PATH"
+  TARGETS+=(audited)
+fi
 for t in "${TARGETS[@]}"; do wait_http "${URL[$t]}"; done
 for t in nginx warden; do
   got=$(curl -sf -H "$AUTH" "${URL[$t]}")
@@ -253,7 +275,9 @@ errors = {t: sum(x[3] for x in v) for t, v in rows.items()}
 print()
 print("median of %s rounds x %ss, wrk -t1 -c%s, one worker each" % tuple(sys.argv[3:6]))
 print("%-9s %12s %10s %10s %8s" % ("target", "req/s", "p50 ms", "p99 ms", "errors"))
-for t in ("upstream", "nginx", "warden"):
+for t in ("upstream", "nginx", "warden", "audited"):
+    if t not in med:
+        continue
     rps, p50, p99 = med[t]
     print("%-9s %12.0f %10.3f %10.3f %8d" % (t, rps, p50, p99, errors[t]))
 tput = med["warden"][0] / med["nginx"][0]
@@ -262,6 +286,10 @@ print()
 print("warden/nginx throughput: %.3f  (target >= 0.9: %s)" % (tput, "met" if tput >= 0.9 else "NOT met"))
 print("warden/nginx p99:        %.3f  (target <= 1.2: %s)" % (p99, "met" if p99 <= 1.2 else "NOT met"))
 print("warden RSS after the run: %s" % sys.argv[2])
+if "audited" in med:
+    cost = 1 - med["audited"][0] / med["warden"][0]
+    print("auditing cost (1 - audited/warden throughput): %.1f%%  (target <= 5%%: %s)"
+          % (100 * cost, "met" if cost <= 0.05 else "NOT met"))
 if any(errors.values()):
     print("bench: some requests failed (see errors column)")
     sys.exit(1)
