@@ -115,6 +115,8 @@ if [ "$FUZZ_SECONDS" -gt 0 ] && ls "$ROOT"/tests/fuzz/fuzz_*.c >/dev/null 2>&1; 
       args=("$work")
       [ -d "$ROOT/tests/fuzz/corpus/$short" ] && args+=("$ROOT/tests/fuzz/corpus/$short")
       [ -f "$ROOT/tests/fuzz/$short.dict" ] && args+=("-dict=$ROOT/tests/fuzz/$short.dict")
+      # Undefined behaviour found while fuzzing fails the target, as a crash does.
+      UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
       "$ROOT/build-fuzz/$name" "${args[@]}" -max_total_time="$FUZZ_SECONDS" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$ROOT/build-fuzz/artifacts/$name-" >"$OUT/$name.log" 2>&1
