@@ -183,12 +183,15 @@ def routes():
 
 
 def match_route(method, path):
-    """The route Warden would pick for (method, decoded path): static segments before
-    parameters; HEAD is routed as GET. None when nothing matches."""
+    """The route Warden would pick for (method, decoded path), as gateway/mlflow/routes.h
+    describes it: the first FastAPI route in table order, else the Flask route whose segments
+    are most static from the left; HEAD is routed as GET. None when nothing matches."""
     m = "GET" if method == "HEAD" else method
     best = None
     for r in routes():
         if r.method == m and r.rx.fullmatch(path):
+            if r.fastapi:
+                return r
             if best is None or r.rank < best.rank:
                 best = r
     return best

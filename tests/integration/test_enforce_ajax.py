@@ -193,6 +193,18 @@ def test_graphql_as_admin(warden, world):
     assert j["data"]["mlflowGetExperiment"]["experiment"]["name"] == world.exp_name
 
 
+def test_graphql_get(ab, warden, world):
+    """GET /graphql (query in the query string): same rules as POST."""
+    alice, bob = ab
+    q = {"query": GET_EXPERIMENT, "variables": '{"input": {"experimentId": "%s"}}' % world.exp}
+    j = kit.ok_json(As(warden, "root").get("/graphql", q))
+    assert j["data"]["mlflowGetExperiment"]["experiment"]["name"] == world.exp_name
+    r = bob.get("/graphql", q)
+    assert r.status_code == 403 or world.exp_name not in r.text, r.text
+    j = kit.ok_json(alice.get("/graphql", q))
+    assert j["data"]["mlflowGetExperiment"]["experiment"]["name"] == world.exp_name
+
+
 def test_graphql_as_reader(ab, world):
     """The UI's run and experiment pages query GraphQL: a reader gets what she may read."""
     alice, _ = ab

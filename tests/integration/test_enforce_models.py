@@ -169,8 +169,9 @@ def test_owner_transfer_seen_by_every_worker(u, world):
     it. Each request below opens its own connection, so both workers see some."""
     name = _model(world, "risk.fraud", "w")
     u.alice.c.create_registered_model(name)
-    for i in range(8):  # both workers now hold "owner alice" in their caches
-        u.alice.c.update_registered_model(name, "mine %d" % i)
+    u.alice.c.update_registered_model(name, "mine")
+    for i in range(10):  # reads: both workers now hold "owner alice" in their caches
+        u.alice.c.get_registered_model(name)
     u.alice.c.set_registered_model_tag(name, "warden.owner", "dave@acme.example")
     allowed = 0
     for i in range(8):
