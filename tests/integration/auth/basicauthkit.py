@@ -96,6 +96,9 @@ class BasicAuthMlflow:
                     "admin_password = %s\n"
                     "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
                     "grant_default_workspace_access = false\n"
+                    # successful password checks cached (PBKDF2 on every request is slow on a
+                    # busy machine); a wrong password is still checked every time
+                    "auth_cache_ttl_seconds = 600\n"
                     % (workdir, ADMIN_USER, self.admin_password))
 
     def start(self, timeout=240):
@@ -305,6 +308,7 @@ class Tap:
                 "user_agent": (hdrs.get("user-agent") or [""])[0],
                 "assertion": bool(hdrs.get("x-warden-assertion")),
                 "warden_user": (hdrs.get("x-warden-user") or [None])[0],
+                "warden_headers": sorted(k for k in hdrs if k.startswith("x-warden-")),
             })
 
     @staticmethod
