@@ -300,13 +300,27 @@ static enum enforce_verdict query_ids(struct enforce *e, const struct target *t,
     if (strcmp(alias, ck->field) != 0 && target_query_count(t, alias) > 0)
         return bad_request(e, alias, "is not accepted: use the snake_case spelling");
     size_t n = target_query_count(t, ck->field);
-    /* MLflow reads `run_id or run_uuid` (the client sends both): run_uuid only matters when
-     * run_id is absent or empty, and then it would name a run Warden did not check. */
-    if (strcmp(ck->field, "run_id") == 0 &&
-        (target_query_count(t, "run_uuid") > 0 || target_query_count(t, "runUuid") > 0)) {
+    if (strcmp(ck->field, "run_id") == 0 && !ck->many) {
+        /* MLflow reads `run_id or run_uuid` (the client sends both; the UI sends run_uuid
+         * alone): the run checked is the one that expression picks. */
+        if (target_query_count(t, "runUuid") > 0)
+            return bad_request(e, "runUuid", "is not accepted: use the snake_case spelling");
+        if (n > 1 || target_query_count(t, "run_uuid") > 1)
+            return bad_request(e, "run_id/run_uuid", "is repeated");
         const struct target_str *v = target_query_get(t, "run_id");
         if (!v || v->len == 0)
-            return bad_request(e, "run_uuid", "is not accepted without run_id");
+            v = target_query_get(t, "run_uuid");
+        if (!v || v->len == 0) {
+            *done = ck->optional;
+            return ck->optional ? ENFORCE_FORWARD : bad_request(e, ck->field, "is missing");
+        }
+        const char *why = id_problem(ck->object, v->ptr, v->len);
+        if (why)
+            return bad_request(e, ck->field, why);
+        if (item_add(e, ck->object, ck->priv, v->ptr, v->len) < 0)
+            return enforce_fail(e, 500, "internal", "out of memory");
+        *done = true;
+        return ENFORCE_FORWARD;
     }
     if (n > 1 && !ck->many)
         return bad_request(e, ck->field, "is repeated");

@@ -264,13 +264,14 @@ def basic_auth_routes():
     except ImportError:
         flask_wtf = None
     if flask_wtf is not None:
+        import secrets
         import tempfile
 
         d = tempfile.mkdtemp()
         ini = os.path.join(d, "auth.ini")
         with open(ini, "w") as f:
             f.write(f"[mlflow]\ndefault_permission = READ\ndatabase_uri = sqlite:///{d}/a.db\n"
-                    "admin_username = admin\nadmin_password = password1234\n"
+                    "admin_username = admin\nadmin_password = %s\n" % secrets.token_urlsafe(18) +
                     "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n")
         os.environ["MLFLOW_AUTH_CONFIG_PATH"] = ini
         os.environ.setdefault("MLFLOW_FLASK_SERVER_SECRET_KEY", "route-coverage")
