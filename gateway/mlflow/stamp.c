@@ -23,7 +23,20 @@ static const struct {
     {"deleteExperimentTag", STAMP_OBJECT_TAG},
     {"setRegisteredModelTag", STAMP_OBJECT_TAG},
     {"deleteRegisteredModelTag", STAMP_OBJECT_TAG},
+    {"createIssue", STAMP_CREATED_BY},
+    {"getOrCreateUserQueue", STAMP_QUEUE_USER},
 };
+
+static const char *const who_fields[] = {"created_by", "updated_by", "completed_by"};
+
+/* Whether a body may carry a client-asserted identity field (cheap pre-check). */
+static bool mentions_identity(const char *json, size_t len)
+{
+    for (size_t i = 0; i < sizeof(who_fields) / sizeof(who_fields[0]); i++)
+        if (memmem(json, len, who_fields[i], strlen(who_fields[i])))
+            return true;
+    return false;
+}
 
 enum stamp_rule stamp_rule_for(const char *action)
 {
@@ -116,7 +129,7 @@ int stamp_apply(enum stamp_rule rule, const char *json, size_t len, const struct
                 struct stamp_result *out, int *status, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    if (rule == STAMP_NONE)
+    if (rule == STAMP_NONE && !mentions_identity(json, len))
         return 0;
     json_error_t je;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
@@ -182,8 +195,27 @@ int stamp_apply(enum stamp_rule rule, const char *json, size_t len, const struct
         }
         break;
     }
+    case STAMP_CREATED_BY:
+    case STAMP_QUEUE_USER:
+        if (json_object_set_new(root, rule == STAMP_CREATED_BY ? "created_by" : "user",
+                                json_string(id->user)) < 0) {
+            fail(status, 500, err, errlen, "%s", "out of memory");
+            goto done;
+        }
+        changed = true;
+        break;
     case STAMP_NONE:
         break;
+    }
+    for (size_t i = 0; i < sizeof(who_fields) / sizeof(who_fields[0]); i++) {
+        json_t *v = json_object_get(root, who_fields[i]);
+        if (v && !json_is_null(v)) {
+            if (json_object_set_new(root, who_fields[i], json_string(id->user)) < 0) {
+                fail(status, 500, err, errlen, "%s", "out of memory");
+                goto done;
+            }
+            changed = true;
+        }
     }
     if (changed) {
         out->json = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);

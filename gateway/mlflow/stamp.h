@@ -16,6 +16,10 @@
  *                                             is one; client-sent warden.* tags refused.
  *   setTag, logBatch (run tags)               `mlflow.user` and `warden.*` are refused unless
  *                                             the value is what Warden would write.
+ *   createIssue, getOrCreateUserQueue         created_by / user = the user.
+ *   every body                                top-level created_by, updated_by and
+ *                                             completed_by, when present, are replaced by
+ *                                             the user (MLflow stores them as given).
  *   set/deleteExperimentTag, set/deleteRegisteredModelTag
  *                                             touching `warden.owner` needs MANAGE instead of
  *                                             the route's privilege (reported, not refused);
@@ -41,6 +45,8 @@ enum stamp_rule {
     STAMP_RUN_TAG,        /* setTag: top-level key/value */
     STAMP_RUN_TAGS_BATCH, /* logBatch: tags[] */
     STAMP_OBJECT_TAG,     /* experiment / registered model tag set or delete: top-level key */
+    STAMP_CREATED_BY,     /* createIssue: created_by = the user */
+    STAMP_QUEUE_USER,     /* getOrCreateUserQueue: user = the user (a user's own queue) */
 };
 
 /* The rule for an MLflow action name (route.action), STAMP_NONE for the rest. */

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
-    enum stamp_rule rule = (enum stamp_rule)(data[0] % 7);
+    enum stamp_rule rule = (enum stamp_rule)(data[0] % 9);
     struct stamp_identity id = {"alice@acme.example", (data[1] & 1) ? "sp:agent" : NULL};
     struct stamp_result r;
     int st = 0;

@@ -183,12 +183,39 @@ static void test_object_tag_owner(void **state)
     assert_int_equal(st, 403);
 }
 
+static void test_identity_fields(void **state)
+{
+    (void)state;
+    json_error_t je;
+    assert_int_equal(apply(STAMP_CREATED_BY,
+                           "{\"experiment_id\":\"1\",\"name\":\"i\","
+                           "\"created_by\":\"root\"}",
+                           &alice),
+                     0);
+    json_t *j = json_loads(res.json, 0, &je);
+    assert_string_equal(json_string_value(json_object_get(j, "created_by")), "alice@acme.example");
+    json_decref(j);
+    assert_int_equal(apply(STAMP_QUEUE_USER, "{\"experiment_id\":\"1\",\"user\":\"root\"}", &alice),
+                     0);
+    j = json_loads(res.json, 0, &je);
+    assert_string_equal(json_string_value(json_object_get(j, "user")), "alice@acme.example");
+    json_decref(j);
+    /* any action: a client-asserted updated_by / completed_by is replaced */
+    assert_int_equal(apply(STAMP_NONE, "{\"id\":\"x\",\"updated_by\":\"root\"}", &alice), 0);
+    j = json_loads(res.json, 0, &je);
+    assert_string_equal(json_string_value(json_object_get(j, "updated_by")), "alice@acme.example");
+    json_decref(j);
+    assert_int_equal(apply(STAMP_NONE, "{\"id\":\"x\"}", &alice), 0);
+    assert_null(res.json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rules),           cmocka_unit_test(test_create_experiment_owner),
         cmocka_unit_test(test_create_refusals), cmocka_unit_test(test_create_run_identity),
         cmocka_unit_test(test_run_tags),        cmocka_unit_test(test_object_tag_owner),
+        cmocka_unit_test(test_identity_fields),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(res.json);
