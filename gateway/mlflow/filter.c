@@ -468,6 +468,9 @@ struct planner *planner_new(const struct filter_spec *spec, const struct filter_
     }
     p->want = max_results == -1 ? spec->default_max_results : max_results;
     p->page_size = (uint32_t)p->want;
+    unsigned min_page = limits ? limits->min_page : 0;
+    if (p->page_size < min_page)
+        p->page_size = min_page; /* items past want are resumed from the token's offset */
     if (page_token && page_token[0]) {
         if (filter_token_decode(key, binding, binding_len, page_token, strlen(page_token), &t, err,
                                 errlen) != 0)

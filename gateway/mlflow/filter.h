@@ -178,6 +178,9 @@ int filter_token_decode(const struct filter_key *key, const char *binding, size_
 struct planner_limits {
     unsigned max_pages; /* upstream pages per client request (default 10) */
     size_t max_scanned; /* upstream items scanned per client request (default 10000) */
+    unsigned min_page;  /* smallest upstream page size P asked for (0: P = max_results); with
+                           e.g. 100, a caller who may see few items still gets full pages of a
+                           small max_results within the page bound */
 };
 
 struct planner_request {

@@ -448,8 +448,12 @@ enum enforce_verdict enforce_filter_start(struct enforce *e)
     if (e->client_max == 0)
         return enforce_fail(e, 400, "bad-request", "max_results must be a positive integer");
     char err[200];
+    /* Upstream pages of at least 100 items: 10 of them (the bound per request) cover 1000
+     * items, so sparse visibility still fills a small page (100 is within every MLflow
+     * search's max_results limit). */
+    static const struct planner_limits lim = {10, 10000, 100};
     e->planner = planner_new(e->fspec, &g_enforce_page_key, e->binding, e->binding_len,
-                             e->client_max, e->client_token, NULL, err, sizeof(err));
+                             e->client_max, e->client_token, &lim, err, sizeof(err));
     if (!e->planner)
         return enforce_fail(e, 400, "bad-request", "%s", err);
     e->phase = PH_FILTER;
