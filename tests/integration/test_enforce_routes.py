@@ -74,7 +74,13 @@ def _extra_body(action, ids):
         "logMetric": {"key": "probe", "value": 1.0, "timestamp": 1, "step": 0},
         "logParam": {"key": "probe", "value": "1"},
         "setTag": {"key": "probe", "value": "1"},
-        "deleteTag": {"key": "team"},
+        "deleteTag": {"key": "probe"},
+        "setTraceTag": {"key": "probe", "value": "1"},
+        "deleteTraceTag": {"key": "probe"},
+        "setTraceTagV3": {"key": "probe", "value": "1"},
+        "deleteTraceTagV3": {"key": "probe"},
+        "deleteTracesV3": {"trace_ids": [ids.get("trace")]},
+        "deleteTraces": {"request_ids": [ids.get("trace")]},
         "setExperimentTag": {"key": "probe", "value": "1"},
         "deleteExperimentTag": {"key": "probe"},
         "createExperiment": {},
@@ -209,6 +215,8 @@ def test_object_route_allowed_to_holder(warden, world, probe_ids, route):
     ids = probe_ids
     if route.action in DESTRUCTIVE:
         need = {c["kind"] for c in route.checks}
+        if route.action in ("deleteTraces", "deleteTracesV3"):
+            need.add("trace")
         ids = kit.object_set(As(warden, "dave"), world.P, "d%d" % (_counter[0] + 1), need)
         _counter[0] += 1
         if route.action == "restoreExperiment":
