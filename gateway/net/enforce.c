@@ -636,10 +636,12 @@ static enum enforce_verdict source_item(struct enforce *e)
     if (!src)
         v = bad_request(e, "source", "is missing");
     else if (obj == ROUTE_OBJ_NONE || n == 0 || id_problem(ROUTE_OBJ_NONE, id, n))
-        v = enforce_fail(e, 403, "bad-source",
-                         "%s may not register a model version from %.200s: the source must be a "
-                         "runs:/, models:/ or mlflow-artifacts:/ location the caller can read",
-                         e->user, src);
+        /* decided after the model's own check, so a caller without CREATE MODEL VERSION
+         * hears about that first */
+        snprintf(e->late_denial, sizeof(e->late_denial),
+                 "%s may not register a model version from %.200s: the source must be a "
+                 "runs:/, models:/ or mlflow-artifacts:/ location the caller can read",
+                 e->user, src);
     else if (item_add(e, obj, POLICY_PRIV_READ, id, n) < 0)
         v = enforce_fail(e, 500, "internal", "out of memory");
     json_decref(root);
@@ -1070,6 +1072,8 @@ static enum enforce_verdict step(struct enforce *e)
         if (!apply(e, rc, &f, err))
             return ENFORCE_ANSWER;
     }
+    if (e->late_denial[0])
+        return enforce_fail(e, 403, "bad-source", "%s", e->late_denial);
     if (e->route->filter != ROUTE_FILTER_NONE && !e->admin)
         return enforce_filter_start(e);
     return enforce_allow(e);

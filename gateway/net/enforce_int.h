@@ -86,7 +86,8 @@ struct enforce {
     char obj_kind[24];
     char obj_name[384];
     const char *priv_name;
-    char grant[256]; /* the grant or ownership that allowed the last decision */
+    char grant[256];       /* the grant or ownership that allowed the last decision */
+    char late_denial[400]; /* refused once every item was allowed (a model version's source) */
     const char *reason;
     bool allowed;
 };

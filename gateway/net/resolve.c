@@ -5,6 +5,8 @@
  */
 #include "net/resolve.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -33,8 +35,15 @@ struct job {
     struct subreq *sub;
 };
 
+/* Bumped by every write that changes cached facts (rename, delete, owner stamp, dataset
+ * links) on any worker: each worker's cache starts afresh when it sees a new generation, so an
+ * ownership transfer is seen by the next request whatever worker serves it. Such writes are
+ * rare; the look-ups they cost are cheap. */
+static atomic_uint_fast64_t g_facts_gen;
+
 struct resolve_cache {
     struct rcache *rc;
+    uint_fast64_t gen; /* g_facts_gen last seen */
     struct job *jobs;  /* look-ups on the wire, for shutdown */
     char err[200];     /* why the last look-up failed, for the waiters' messages */
     const char **exps; /* storage of the dataset view handed out by the last call */
@@ -169,11 +178,22 @@ static void on_answer(void *arg, int status, const char *body, size_t len, const
     lookup_facts_clear(&lf);
 }
 
+/* Start afresh when another worker changed facts since this one last looked. */
+static void sync_gen(struct resolve_cache *c)
+{
+    uint_fast64_t g = atomic_load_explicit(&g_facts_gen, memory_order_acquire);
+    if (g != c->gen) {
+        rcache_clear(c->rc);
+        c->gen = g;
+    }
+}
+
 enum resolve_rc resolve_get(struct worker *w, enum route_object kind, const char *id,
                             const char *request_id, struct resolve_facts *out, resolve_fn fn,
                             void *arg, struct resolve_wait **wait, char *err, size_t errlen)
 {
     struct resolve_cache *c = w->resolve;
+    sync_gen(c);
     *wait = NULL;
     size_t idlen = strlen(id);
     int64_t now = now_ms();
@@ -245,6 +265,7 @@ bool resolve_peek(struct worker *w, enum route_object kind, const char *id,
 {
     struct resolve_cache *c = w->resolve;
     const struct lookup_facts *facts = NULL;
+    sync_gen(c);
     return rcache_peek(c->rc, kind, id, strlen(id), now_ms(), &facts) &&
            view_of(c, facts, out) == 0;
 }
@@ -261,9 +282,11 @@ void resolve_cancel(struct worker *w, struct resolve_wait *wt)
 void resolve_invalidate(struct worker *w, enum route_object kind, const char *id)
 {
     rcache_invalidate(w->resolve->rc, kind, id, strlen(id));
+    atomic_fetch_add_explicit(&g_facts_gen, 1, memory_order_release);
 }
 
 void resolve_clear(struct worker *w)
 {
     rcache_clear(w->resolve->rc);
+    atomic_fetch_add_explicit(&g_facts_gen, 1, memory_order_release);
 }

@@ -63,7 +63,8 @@ bool resolve_peek(struct worker *w, enum route_object kind, const char *id,
 /* Stop waiting: the callback will not run. NULL is a no-op. */
 void resolve_cancel(struct worker *w, struct resolve_wait *wait);
 
-/* Forget what is cached about an object (Warden forwarded a write that may change it). */
+/* Forget what is cached about an object (Warden forwarded a write that may change it); the
+ * other workers of this process forget everything they cached at their next look-up. */
 void resolve_invalidate(struct worker *w, enum route_object kind, const char *id);
 /* Forget everything cached by this worker (renames and deletions: name-keyed entries of the
  * old name cannot be found from the id). */
