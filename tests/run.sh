@@ -9,7 +9,7 @@
 # any build step that failed). Exit status 0 only when nothing failed.
 #
 # Environment knobs (all optional):
-#   WARDEN_FUZZ_SECONDS   seconds per fuzz target (default 20; 0 skips fuzzing)
+#   WARDEN_FUZZ_SECONDS   seconds per fuzz target (default 10; 0 skips fuzzing)
 #   WARDEN_SKIP_ASAN=1    skip the sanitizer build and its runs (quick local iterations)
 #   PYTEST_ARGS           extra arguments for pytest (e.g. "-k framing")
 set -uo pipefail
@@ -17,7 +17,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 JOBS=$(nproc 2>/dev/null || echo 2)
-FUZZ_SECONDS=${WARDEN_FUZZ_SECONDS:-20}
+FUZZ_SECONDS=${WARDEN_FUZZ_SECONDS:-10}
 OUT="$ROOT/build-results"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -75,17 +75,30 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 [ $asan_ok -eq 0 ] && run_ctest build-asan asan
 
 # --- integration tests -------------------------------------------------------------------------------
-run_pytest() { # binary label sanitized
-  note "integration tests ($2: $1)"
+run_pytest() { # binary label sanitized [extra pytest args...]
+  local bin=$1 label=$2 san=$3
+  shift 3
+  note "integration tests ($label: $bin)"
   # shellcheck disable=SC2086
-  WARDEN_BIN="$1" WARDEN_SANITIZED="$3" WARDEN_FIGURES="$OUT/figures.txt" \
+  WARDEN_BIN="$bin" WARDEN_SANITIZED="$san" WARDEN_FIGURES="$OUT/figures.txt" \
     "$ROOT/.venv/bin/python" -m pytest "$ROOT/tests/integration" -p no:cacheprovider -q -rfE \
-    --timeout 600 --durations=8 --junitxml="$OUT/pytest-$2.xml" -o junit_suite_name="integration-$2" \
-    ${PYTEST_ARGS:-}
-  record "pytest $2" $?
+    --timeout 600 --durations=8 --junitxml="$OUT/pytest-$label.xml" \
+    -o junit_suite_name="integration-$label" "$@" ${PYTEST_ARGS:-}
+  record "pytest $label" $?
 }
 [ $release_ok -eq 0 ] && run_pytest "$ROOT/build/warden" release 0
-[ $asan_ok -eq 0 ] && run_pytest "$ROOT/build-asan/warden" asan 1
+# Under ASan every module runs except those whose time goes into MLflow rather than into
+# Warden's code paths (already covered under ASan by the other modules): the MLflow client
+# through every credential kind, MLflow's own basic-auth app behind passthrough, 1 GiB
+# artifacts (memory bounds are asserted on the release build only) and the 500-experiment
+# pagination; and the route-coverage report, a property of the suite rather than of the binary.
+# The release pass above runs them all.
+[ $asan_ok -eq 0 ] && run_pytest "$ROOT/build-asan/warden" asan 1 \
+  --ignore="$ROOT/tests/integration/auth/test_passthrough_basic_auth.py" \
+  --ignore="$ROOT/tests/integration/auth/test_auth_mlflow_client.py" \
+  --ignore="$ROOT/tests/integration/test_large_body.py" \
+  --ignore="$ROOT/tests/integration/test_enforce_filtering.py" \
+  --ignore="$ROOT/tests/integration/test_enforce_zz_coverage.py"
 
 # --- fuzzing ---------------------------------------------------------------------------------------
 if [ "$FUZZ_SECONDS" -gt 0 ] && ls "$ROOT"/tests/fuzz/fuzz_*.c >/dev/null 2>&1; then
