@@ -109,7 +109,7 @@ struct warden_config {
     size_t nissuers;
     struct policy_conf policy;
     struct audit_conf audit; /* [audit] and the audit sink sections (audit/audit_conf.h) */
-    unsigned auth_methods; /* enum authn_method_flag bits, resolved by config_load() */
+    unsigned auth_methods;   /* enum authn_method_flag bits, resolved by config_load() */
 };
 
 /*
