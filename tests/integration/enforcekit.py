@@ -28,12 +28,10 @@ What it owns: the PAT file and the Warden processes it starts (stopped by the fi
 recorder's list. Threads: everything runs on pytest's thread, except parallel set-up requests
 (thread pool inside one call) whose records are appended under a lock.
 
-Environment: WARDEN_BIN / WARDENCTL_BIN as for conftest.py. By default every request of these
-tests carries `Connection: close` (one request per connection): Warden stops reading a
-keep-alive connection after it answers a request whose body it read or whose look-up it
-waited for (test_enforce_denials.py::test_keepalive_after_* shows it), which would turn every
-later request on that connection into a 60 s hang. WARDEN_E2E_KEEPALIVE=1 keeps connections
-alive as the MLflow client normally does.
+Environment: WARDEN_BIN / WARDENCTL_BIN as for conftest.py. Connections are kept alive as the
+MLflow client keeps them; WARDEN_E2E_CLOSE=1 sends `Connection: close` on every request instead
+(one request per connection, so Warden's workers take turns), and `with fresh_connections():`
+does so for one block (tests that must reach every worker).
 """
 
 import contextlib
@@ -69,7 +67,7 @@ from mlflow.exceptions import MlflowException  # noqa: E402
 ROOT = base.ROOT
 POLICY_DIR = os.path.join(ROOT, "policies")
 WARDENCTL = base.WARDENCTL_BIN
-FORCE_CLOSE = os.environ.get("WARDEN_E2E_KEEPALIVE") != "1"
+FORCE_CLOSE = [os.environ.get("WARDEN_E2E_CLOSE") == "1"]
 
 # The example organisation (policies/*.policy). Token groups as the IdP would send them.
 USERS = {
@@ -238,7 +236,7 @@ def _send(self, request, **kw):
     target = urllib.parse.urlsplit(request.url)
     base_url = "%s://%s" % (target.scheme, target.netloc)
     ours = base_url in _wardens
-    if ours and FORCE_CLOSE:
+    if ours and FORCE_CLOSE[0]:
         request.headers["Connection"] = "close"
     resp = _orig_send(self, request, **kw)
     if ours:
@@ -252,6 +250,18 @@ def _send(self, request, **kw):
 
 
 requests.Session.send = _send
+
+
+@contextlib.contextmanager
+def fresh_connections():
+    """Every request in the block on a connection of its own (so that each of Warden's workers,
+    which accept connections in turn, takes some)."""
+    saved = FORCE_CLOSE[0]
+    FORCE_CLOSE[0] = True
+    try:
+        yield
+    finally:
+        FORCE_CLOSE[0] = saved
 
 
 # --- Warden ---------------------------------------------------------------------------------------

@@ -160,20 +160,21 @@ def test_owner_transfer_seen_by_every_worker(u, world):
     """Once Warden forwarded the transfer of warden.owner, no request of the former owner may
     be decided on the old owner by any of Warden's workers (each has its own look-up cache;
     every request here opens its own connection, so both workers take some)."""
-    name = _name(world, "risk.fraud", "w")
-    eid = u.alice.c.create_experiment(name)
-    u.alice.c.rename_experiment(eid, name + "-0")
-    for i in range(10):  # reads: every worker caches the experiment's facts, "owner alice"
-        u.alice.c.get_experiment(eid)
-    u.alice.c.set_experiment_tag(eid, "warden.owner", "dave@acme.example")
-    allowed = []
-    for i in range(8):
-        try:
-            u.alice.c.rename_experiment(eid, "%s-after-%d" % (name, i))
-            allowed.append(i)
-        except MlflowException as e:
-            assert e.error_code == "PERMISSION_DENIED"
-    assert not allowed, "%d of 8 renames (MANAGE) by the former owner allowed after the transfer" % len(allowed)
+    with kit.fresh_connections():
+        name = _name(world, "risk.fraud", "w")
+        eid = u.alice.c.create_experiment(name)
+        u.alice.c.rename_experiment(eid, name + "-0")
+        for i in range(10):  # reads: every worker caches the experiment's facts, "owner alice"
+            u.alice.c.get_experiment(eid)
+        u.alice.c.set_experiment_tag(eid, "warden.owner", "dave@acme.example")
+        allowed = []
+        for i in range(8):
+            try:
+                u.alice.c.rename_experiment(eid, "%s-after-%d" % (name, i))
+                allowed.append(i)
+            except MlflowException as e:
+                assert e.error_code == "PERMISSION_DENIED"
+        assert not allowed, "%d of 8 renames (MANAGE) by the former owner allowed after the transfer" % len(allowed)
 
 
 def test_client_chosen_artifact_location_refused(u, world):

@@ -167,20 +167,21 @@ def test_owner_transfer_seen_by_every_worker(u, world):
     """After Warden forwarded an ownership transfer, no request of the former owner may still
     be decided on the old owner, whichever of Warden's workers (one look-up cache each) takes
     it. Each request below opens its own connection, so both workers see some."""
-    name = _model(world, "risk.fraud", "w")
-    u.alice.c.create_registered_model(name)
-    u.alice.c.update_registered_model(name, "mine")
-    for i in range(10):  # reads: both workers now hold "owner alice" in their caches
-        u.alice.c.get_registered_model(name)
-    u.alice.c.set_registered_model_tag(name, "warden.owner", "dave@acme.example")
-    allowed = 0
-    for i in range(8):
-        try:
-            u.alice.c.update_registered_model(name, "still mine? %d" % i)
-            allowed += 1
-        except MlflowException as e:
-            assert e.error_code == "PERMISSION_DENIED"
-    assert allowed == 0, "%d of 8 MANAGE requests of the former owner were allowed after the transfer" % allowed
+    with kit.fresh_connections():
+        name = _model(world, "risk.fraud", "w")
+        u.alice.c.create_registered_model(name)
+        u.alice.c.update_registered_model(name, "mine")
+        for i in range(10):  # reads: both workers now hold "owner alice" in their caches
+            u.alice.c.get_registered_model(name)
+        u.alice.c.set_registered_model_tag(name, "warden.owner", "dave@acme.example")
+        allowed = 0
+        for i in range(8):
+            try:
+                u.alice.c.update_registered_model(name, "still mine? %d" % i)
+                allowed += 1
+            except MlflowException as e:
+                assert e.error_code == "PERMISSION_DENIED"
+        assert allowed == 0, "%d of 8 MANAGE requests of the former owner were allowed after the transfer" % allowed
 
 
 def test_search_registered_models_filtered(u, world):
