@@ -18,6 +18,7 @@
  * keep-alive idle wait and the upstream connect; bufferevent timeouts cover the idle phases
  * of bodies in both directions and the upstream's first byte.
  */
+#include "util/clock.h"
 #include "net/conn.h"
 
 #include <arpa/inet.h>
@@ -396,13 +397,6 @@ static void resume_reading(struct conn *c)
 
 static void try_parse_head(struct conn *c);
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Start this exchange's audit record (auditing on only). The head's views are valid now. */
 static void audit_begin(struct conn *c, const struct http1_request *r)
 {
@@ -412,7 +406,7 @@ static void audit_begin(struct conn *c, const struct http1_request *r)
         return; /* account() tries again with a minimal record */
     struct audit_record *a = c->rec;
     c->rec_live = true;
-    audit_record_init(a, wall_ms() - (int64_t)(elapsed_us(&c->t_start) / 1000), "mlflow");
+    audit_record_init(a, clock_wall_ms() - (int64_t)(elapsed_us(&c->t_start) / 1000), "mlflow");
     AUDIT_SET(a, request_id, c->request_id, strlen(c->request_id));
     if (r) {
         AUDIT_SET(a, method, r->method_str, r->method_len);
@@ -903,8 +897,8 @@ static void process_request(struct conn *c, size_t n)
     c->assertion = NULL;
     if (c->principal && w->assertions) {
         char aerr[160];
-        if (assertion_get(w->assertions, &c->id, wall_ms(), &c->assertion, &c->assertion_len, aerr,
-                          sizeof(aerr)) < 0) {
+        if (assertion_get(w->assertions, &c->id, clock_wall_ms(), &c->assertion, &c->assertion_len,
+                          aerr, sizeof(aerr)) < 0) {
             log_error("assertion for %s: %s", c->principal->user, aerr);
             refuse(c, 500, "could not sign the identity assertion for the upstream");
             return;

@@ -10,6 +10,7 @@
  * The first denial ends the request; admins (the policy's admin group) skip resolution and
  * filtering entirely (their decisions are "admin"; the audit record names the route and ids).
  */
+#include "util/clock.h"
 #include "net/enforce.h"
 #include "net/enforce_int.h"
 
@@ -102,13 +103,6 @@ enum enforce_verdict enforce_allow(struct enforce *e)
         e->reason = e->admin ? "admin" : "authenticated";
     atomic_fetch_add_explicit(&g_metrics.authz_allowed, 1, memory_order_relaxed);
     return ENFORCE_FORWARD;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---------------------------------------------------------------- life cycle */
@@ -395,7 +389,7 @@ static int client_headers(struct enforce *e, const struct http1_request *r)
     size_t alen = 0;
     char err[160];
     if (e->w->assertions &&
-        assertion_get(e->w->assertions, e->id, wall_ms(), &as, &alen, err, sizeof(err)) < 0) {
+        assertion_get(e->w->assertions, e->id, clock_wall_ms(), &as, &alen, err, sizeof(err)) < 0) {
         log_error("assertion for %s: %s", e->user, err);
         return -1;
     }

@@ -3,6 +3,7 @@
  * decoded once by mlflow/target and must be free of dot segments and escapes), so no spelling
  * of a private route can pass as public.
  */
+#include "util/clock.h"
 #include "net/gate.h"
 
 #include <stdio.h>
@@ -45,13 +46,6 @@ static bool is_public(struct worker *w, const struct http1_request *r)
     return false;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void deny_401(struct authn *a, enum authn_result res, const struct authn_failure *fail,
                      struct gate_result *out)
 {
@@ -82,17 +76,18 @@ enum gate_verdict gate_check(struct worker *w, const struct http1_request *r, SS
     struct authn_identity *id = &out->identity;
     if (cert) {
         const struct principal *p = NULL;
-        res = authn_check_mtls(a, w->authn_cache, cert, now_ms(), &p, &fail);
+        res = authn_check_mtls(a, w->authn_cache, cert, clock_wall_ms(), &p, &fail);
         if (res == AUTHN_OK && st) {
-            res = authn_obo_from_caller(a, w->authn_cache, p, st->value, st->value_len, now_ms(),
-                                        id, &fail);
+            res = authn_obo_from_caller(a, w->authn_cache, p, st->value, st->value_len,
+                                        clock_wall_ms(), id, &fail);
         } else if (res == AUTHN_OK) {
             id->subject = p;
             id->form = AUTHN_OBO_NONE;
         }
     } else {
         res = authn_check_obo(a, w->authn_cache, ah ? ah->value : NULL, ah ? ah->value_len : 0,
-                              st ? st->value : NULL, st ? st->value_len : 0, now_ms(), id, &fail);
+                              st ? st->value : NULL, st ? st->value_len : 0, clock_wall_ms(), id,
+                              &fail);
     }
     /* The listener's accepted kinds apply to the credential presented in Authorization (or the
      * client certificate): the caller's in the header form, else the token itself. */

@@ -3,6 +3,7 @@
  * flight (coalescing); a job is the one subrequest of a look-up on the wire; mlflow/lookup
  * says what to ask and reads the answer.
  */
+#include "util/clock.h"
 #include "net/resolve.h"
 
 #include <stdatomic.h>
@@ -49,13 +50,6 @@ struct resolve_cache {
     const char **exps; /* storage of the dataset view handed out by the last call */
     size_t exps_cap;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct resolve_cache *resolve_cache_new(void)
 {
@@ -171,7 +165,7 @@ static void on_answer(void *arg, int status, const char *body, size_t len, const
     j->id = NULL;
     job_free(j);
     if (ls == LOOKUP_FOUND)
-        rcache_fill(c->rc, kind, id, strlen(id), now_ms(), &lf);
+        rcache_fill(c->rc, kind, id, strlen(id), clock_mono_ms(), &lf);
     else
         rcache_fail(c->rc, kind, id, strlen(id), ls);
     free(id);
@@ -196,7 +190,7 @@ enum resolve_rc resolve_get(struct worker *w, enum route_object kind, const char
     sync_gen(c);
     *wait = NULL;
     size_t idlen = strlen(id);
-    int64_t now = now_ms();
+    int64_t now = clock_mono_ms();
     const struct lookup_facts *facts = NULL;
     struct resolve_wait *wt = calloc(1, sizeof(*wt));
     if (!wt) {
@@ -266,7 +260,7 @@ bool resolve_peek(struct worker *w, enum route_object kind, const char *id,
     struct resolve_cache *c = w->resolve;
     const struct lookup_facts *facts = NULL;
     sync_gen(c);
-    return rcache_peek(c->rc, kind, id, strlen(id), now_ms(), &facts) &&
+    return rcache_peek(c->rc, kind, id, strlen(id), clock_mono_ms(), &facts) &&
            view_of(c, facts, out) == 0;
 }
 
