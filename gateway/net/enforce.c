@@ -822,68 +822,70 @@ static struct naming_rules rules_of(const struct enforce *e)
     return r;
 }
 
-/* A name MLflow knows -> securable of kind k; owner: the stamp, else the home user. */
+/*
+ * The securable an MLflow name stands for (mlflow/naming), into *obj (views into name, the
+ * rules and *res). kind: the object's own (experiment/model), or its schema when schema is
+ * set (creation). Owner: the object's stamp when it carries one (owner_tagged; an unusable
+ * stamp means nobody), else the home user of a /Users/<user>/ name. Returns 0, or -1 with
+ * the naming error in err.
+ */
+static int securable_of(const struct enforce *e, enum naming_what what, const char *name,
+                        size_t len, const char *owner, bool owner_tagged, bool schema,
+                        struct naming_result *res, struct policy_object *obj, char *err,
+                        size_t errlen)
+{
+    struct naming_rules nr = rules_of(e);
+    if (naming_map(&nr, what, name, len, res, err, errlen) < 0)
+        return -1;
+    if (schema) {
+        naming_schema_object(res, obj);
+        return 0;
+    }
+    struct policy_str o = res->home_user;
+    if (owner_tagged)
+        o = (struct policy_str){owner ? owner : "", owner ? strlen(owner) : 0};
+    naming_object(res, what, o, obj);
+    return 0;
+}
+
+/* A name MLflow knows: decide on its securable. */
 static int decide_named(struct enforce *e, const struct item *it, enum naming_what what,
                         const char *mlname, const char *owner, bool owner_tagged, bool client_named)
 {
-    struct naming_rules nr = rules_of(e);
     struct naming_result res;
+    struct policy_object obj;
     char err[160];
-    if (naming_map(&nr, what, mlname, strlen(mlname), &res, err, sizeof(err)) < 0) {
+    if (securable_of(e, what, mlname, strlen(mlname), owner, owner_tagged, false, &res, &obj, err,
+                     sizeof(err)) < 0) {
         enforce_fail(e, 400, "bad-name", "name refused: %s", err);
         return 0;
     }
-    struct policy_object obj = {
-        .kind = what == NAMING_EXPERIMENT ? POLICY_KIND_EXPERIMENT : POLICY_KIND_MODEL,
-        .catalog = {res.catalog.ptr, res.catalog.len},
-        .schema = {res.schema.ptr, res.schema.len},
-        .name = {res.name.ptr, res.name.len},
-    };
-    if (owner_tagged)
-        obj.owner = (struct policy_str){owner ? owner : "", owner ? strlen(owner) : 0};
-    else if (res.home_user.len)
-        obj.owner = (struct policy_str){res.home_user.ptr, res.home_user.len};
     return decide(e, it, &obj, client_named);
 }
 
 /* Creation: CREATE EXPERIMENT / CREATE MODEL on the schema the new name lands in. */
 static int decide_create(struct enforce *e, const struct item *it, enum naming_what what)
 {
-    struct naming_rules nr = rules_of(e);
     struct naming_result res;
+    struct policy_object obj;
     char err[160];
-    if (naming_map(&nr, what, it->id, strlen(it->id), &res, err, sizeof(err)) < 0) {
+    if (securable_of(e, what, it->id, strlen(it->id), NULL, false, true, &res, &obj, err,
+                     sizeof(err)) < 0) {
         enforce_fail(e, 400, "bad-name", "name refused: %s", err);
         return 0;
     }
-    struct policy_object obj = {
-        .kind = POLICY_KIND_SCHEMA,
-        .catalog = {res.catalog.ptr, res.catalog.len},
-        .schema = {res.schema.ptr, res.schema.len},
-    };
-    if (res.home_user.len)
-        obj.owner = (struct policy_str){res.home_user.ptr, res.home_user.len};
     return decide(e, it, &obj, true);
 }
 
 bool enforce_visible(struct enforce *e, enum naming_what what, const char *name, size_t len,
-                     const char *owner, size_t owner_len, enum policy_priv priv)
+                     const char *owner, bool owner_tagged, enum policy_priv priv)
 {
-    struct naming_rules nr = rules_of(e);
     struct naming_result res;
+    struct policy_object obj;
     char err[160];
-    if (naming_map(&nr, what, name, len, &res, err, sizeof(err)) < 0)
+    if (securable_of(e, what, name, len, owner, owner_tagged, false, &res, &obj, err, sizeof(err)) <
+        0)
         return false;
-    struct policy_object obj = {
-        .kind = what == NAMING_EXPERIMENT ? POLICY_KIND_EXPERIMENT : POLICY_KIND_MODEL,
-        .catalog = {res.catalog.ptr, res.catalog.len},
-        .schema = {res.schema.ptr, res.schema.len},
-        .name = {res.name.ptr, res.name.len},
-    };
-    if (owner && owner_len)
-        obj.owner = (struct policy_str){owner, owner_len};
-    else if (res.home_user.len)
-        obj.owner = (struct policy_str){res.home_user.ptr, res.home_user.len};
     struct policy_obo_decision d;
     return policy_decide_obo(e->snap, &e->who, e->view.actor, e->view.scope_mask, priv, &obj, &d) ==
                0 &&

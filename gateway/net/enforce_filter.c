@@ -61,23 +61,25 @@ static bool visible(void *ctx, enum filter_key_kind kind, const char *key, size_
         struct resolve_facts f;
         if (name) {
             owner = item_owner(item, &olen);
-            return enforce_visible(e, NAMING_EXPERIMENT, name, strlen(name), owner, olen,
+            return enforce_visible(e, NAMING_EXPERIMENT, name, strlen(name), owner, owner != NULL,
                                    POLICY_PRIV_BROWSE);
         }
         if (!resolve_peek(e->w, ROUTE_OBJ_EXPERIMENT, id, &f) || !f.name)
             return false;
         return enforce_visible(e, NAMING_EXPERIMENT, f.name, strlen(f.name), f.owner,
-                               f.owner ? strlen(f.owner) : 0, POLICY_PRIV_BROWSE);
+                               f.owner_tagged, POLICY_PRIV_BROWSE);
     }
     case FILTER_KEY_MODEL_NAME: {
         struct resolve_facts f;
-        if (json_object_get(item, "tags") || json_object_get(item, "latest_versions"))
+        bool tagged = false;
+        if (json_object_get(item, "tags") || json_object_get(item, "latest_versions")) {
             owner = item_owner(item, &olen);
-        else if (resolve_peek(e->w, ROUTE_OBJ_MODEL, id, &f) && f.owner) {
+            tagged = owner != NULL;
+        } else if (resolve_peek(e->w, ROUTE_OBJ_MODEL, id, &f)) {
             owner = f.owner;
-            olen = strlen(f.owner);
+            tagged = f.owner_tagged;
         }
-        return enforce_visible(e, NAMING_MODEL, key, len, owner, olen, POLICY_PRIV_BROWSE);
+        return enforce_visible(e, NAMING_MODEL, key, len, owner, tagged, POLICY_PRIV_BROWSE);
     }
     case FILTER_KEY_DATASET_ID: {
         struct resolve_facts f;
@@ -88,13 +90,13 @@ static bool visible(void *ctx, enum filter_key_kind kind, const char *key, size_
             if (!resolve_peek(e->w, ROUTE_OBJ_EXPERIMENT, f.experiment_ids[i], &x) || !x.name)
                 return false;
             if (!enforce_visible(e, NAMING_EXPERIMENT, x.name, strlen(x.name), x.owner,
-                                 x.owner ? strlen(x.owner) : 0, POLICY_PRIV_BROWSE))
+                                 x.owner_tagged, POLICY_PRIV_BROWSE))
                 return false;
         }
         return true;
     }
     case FILTER_KEY_GATEWAY_ENDPOINT:
-        return enforce_visible(e, NAMING_MODEL, key, len, NULL, 0, POLICY_PRIV_BROWSE);
+        return enforce_visible(e, NAMING_MODEL, key, len, NULL, false, POLICY_PRIV_BROWSE);
     }
     return false;
 }
@@ -379,7 +381,7 @@ static bool gql_visible(void *ctx, enum route_object kind, const char *name, siz
     struct resolve_facts f;
     bool have = resolve_peek(e->w, ROUTE_OBJ_MODEL, key, &f);
     return enforce_visible(e, NAMING_MODEL, name, len, have ? f.owner : NULL,
-                           have && f.owner ? strlen(f.owner) : 0, POLICY_PRIV_BROWSE);
+                           have && f.owner_tagged, POLICY_PRIV_BROWSE);
 }
 
 static void on_graphql(void *arg, int status, const char *body, size_t len, const char *err)

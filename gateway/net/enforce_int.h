@@ -99,7 +99,7 @@ enforce_fail(struct enforce *e, int status, const char *reason, const char *fmt,
 enum enforce_verdict enforce_allow(struct enforce *e);
 /* Decide BROWSE-style visibility of a named object without answering: true when allowed. */
 bool enforce_visible(struct enforce *e, enum naming_what what, const char *name, size_t len,
-                     const char *owner, size_t owner_len, enum policy_priv priv);
+                     const char *owner, bool owner_tagged, enum policy_priv priv);
 
 void enforce_prefetch_clear(struct enforce *e);
 enum enforce_verdict enforce_filter_start(struct enforce *e);
