@@ -159,51 +159,33 @@ const char *policy_obo_side_name(enum policy_obo_side side)
     return (unsigned)side < sizeof(n) / sizeof(n[0]) ? n[side] : "?";
 }
 
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-static void ap(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ap(struct out *o, const char *fmt, ...)
-{
-    va_list va;
-    va_start(va, fmt);
-    int n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-                      o->len < o->cap ? o->cap - o->len : 0, fmt, va);
-    va_end(va);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
 size_t policy_privs_format(uint32_t mask, bool skip_implied, char *buf, size_t buflen)
 {
-    struct out o = {buf, buflen, 0};
+    struct policy_out o = {buf, buflen, 0};
     if (buflen)
         buf[0] = '\0';
     if (skip_implied)
         mask &= ~IMPLIED;
     mask &= POLICY_SCOPES_ALL;
     if (!mask)
-        ap(&o, "nothing");
+        policy_ap(&o, "nothing");
     for (int p = 0; p < POLICY_PRIV_COUNT; p++)
         if (mask & BIT(p))
-            ap(&o, "%s%s", o.len ? ", " : "", policy_priv_name((enum policy_priv)p));
+            policy_ap(&o, "%s%s", o.len ? ", " : "", policy_priv_name((enum policy_priv)p));
     return o.len;
 }
 
 /* "sp:name" or the user name, for messages. */
-static void ap_who(struct out *o, const struct policy_subject *w)
+static void ap_who(struct policy_out *o, const struct policy_subject *w)
 {
     if (!w || !w->user)
-        ap(o, "(unknown)");
+        policy_ap(o, "(unknown)");
     else
-        ap(o, "%s%s", w->service_principal ? "sp:" : "", w->user);
+        policy_ap(o, "%s%s", w->service_principal ? "sp:" : "", w->user);
 }
 
 /* "EXPERIMENT a.b.c", or the containing level named by kind. */
-static void ap_object(struct out *o, const struct policy_object *obj, enum policy_kind kind)
+static void ap_object(struct policy_out *o, const struct policy_object *obj, enum policy_kind kind)
 {
     struct policy_object t = *obj;
     char name[1024];
@@ -214,49 +196,49 @@ static void ap_object(struct out *o, const struct policy_object *obj, enum polic
         t.name.len = 0;
     }
     policy_name_format(&t, name, sizeof(name));
-    ap(o, "%s %s", policy_kind_name(t.kind), name);
+    policy_ap(o, "%s %s", policy_kind_name(t.kind), name);
 }
 
 size_t policy_obo_message(const struct policy_obo_decision *d, const struct policy_subject *subject,
                           const struct policy_subject *actor, const struct policy_object *obj,
                           char *buf, size_t buflen)
 {
-    struct out o = {buf, buflen, 0};
+    struct policy_out o = {buf, buflen, 0};
     char have[256];
     if (buflen)
         buf[0] = '\0';
     const char *need = policy_priv_name(d->subject.needed);
     switch (d->side) {
     case POLICY_OBO_OK:
-        ap(&o, "allowed");
+        policy_ap(&o, "allowed");
         break;
     case POLICY_OBO_NO_DELEGATION:
-        ap(&o, "agent ");
+        policy_ap(&o, "agent ");
         ap_who(&o, actor);
-        ap(&o, " has no delegation to act for ");
+        policy_ap(&o, " has no delegation to act for ");
         ap_who(&o, subject);
-        ap(&o, " on ");
+        policy_ap(&o, " on ");
         ap_object(&o, obj, obj->kind);
         break;
     case POLICY_OBO_LIMIT:
         policy_privs_format(d->delegation_mask, true, have, sizeof(have));
-        ap(&o, "delegation of ");
+        policy_ap(&o, "delegation of ");
         ap_who(&o, actor);
-        ap(&o, " for ");
+        policy_ap(&o, " for ");
         ap_who(&o, subject);
-        ap(&o, " limits to %s; %s needed", have, need);
+        policy_ap(&o, " limits to %s; %s needed", have, need);
         break;
     case POLICY_OBO_SCOPE:
         policy_privs_format(d->scope_mask, true, have, sizeof(have));
-        ap(&o, "the token's scopes allow %s; %s needed", have, need);
+        policy_ap(&o, "the token's scopes allow %s; %s needed", have, need);
         break;
     case POLICY_OBO_SUBJECT:
         ap_who(&o, subject);
-        ap(&o, " lacks %s on ", policy_priv_name(d->subject.missing));
+        policy_ap(&o, " lacks %s on ", policy_priv_name(d->subject.missing));
         ap_object(&o, obj, d->subject.missing_on);
         break;
     default:
-        ap(&o, "invalid authorization query");
+        policy_ap(&o, "invalid authorization query");
         break;
     }
     return o.len;

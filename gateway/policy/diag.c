@@ -2,6 +2,7 @@
  * policy diagnostics: the ordered list of compile errors ("file:line:col: message"). Owned
  * by the caller (init/deinit); filled by the compiler on its thread.
  */
+#include "policy/internal.h"
 #include "policy/policy.h"
 
 #include <stdarg.h>
@@ -100,4 +101,15 @@ size_t policy_diag_format(const struct policy_diag *d, char *buf, size_t buflen)
             pos += (size_t)n;
     }
     return pos;
+}
+
+void policy_ap(struct policy_out *o, const char *fmt, ...)
+{
+    va_list va;
+    va_start(va, fmt);
+    int n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
+                      o->len < o->cap ? o->cap - o->len : 0, fmt, va);
+    va_end(va);
+    if (n > 0)
+        o->len += (size_t)n;
 }

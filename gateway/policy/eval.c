@@ -589,115 +589,99 @@ int policy_decide_obo(const struct policy_snapshot *s, const struct policy_subje
 
 /* ---- explain ---- */
 
-struct out {
-    char *buf;
-    size_t cap, len;
-};
-
-static void ap(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void ap(struct out *o, const char *fmt, ...)
-{
-    va_list va;
-    va_start(va, fmt);
-    int n = vsnprintf(o->len < o->cap ? o->buf + o->len : NULL,
-                      o->len < o->cap ? o->cap - o->len : 0, fmt, va);
-    va_end(va);
-    if (n > 0)
-        o->len += (size_t)n;
-}
-
-static void ap_ident(struct out *o, const char *s, size_t len)
+static void ap_ident(struct policy_out *o, const char *s, size_t len)
 {
     char tmp[600];
     size_t pos = 0;
     name_append(tmp, sizeof(tmp), &pos, s, len);
-    ap(o, "%s", tmp);
+    policy_ap(o, "%s", tmp);
 }
 
-static void ap_level(struct out *o, const struct ctx *c, int j)
+static void ap_level(struct policy_out *o, const struct ctx *c, int j)
 {
     char name[1024];
     name_join(c->part, j + 1, name, sizeof(name));
-    ap(o, "%s %s", policy_kind_name(c->kind[j]), name);
+    policy_ap(o, "%s %s", policy_kind_name(c->kind[j]), name);
 }
 
-static void ap_grant(struct out *o, const struct ctx *c, const struct step *st)
+static void ap_grant(struct policy_out *o, const struct ctx *c, const struct step *st)
 {
     const struct policy_snapshot *s = c->s;
     const struct policy_source *src = gslot_source(s, st->g, st->matched);
     const char *d = s->prin[st->g->prin].display;
-    ap(o, "GRANT %s ON ", policy_priv_name(st->matched));
+    policy_ap(o, "GRANT %s ON ", policy_priv_name(st->matched));
     ap_level(o, c, st->from);
-    ap(o, " TO ");
+    policy_ap(o, " TO ");
     ap_ident(o, d, strlen(d));
-    ap(o, " (%s:%u:%u)", src->file, src->line, src->col);
+    policy_ap(o, " (%s:%u:%u)", src->file, src->line, src->col);
 }
 
-static void ap_owner(struct out *o, const struct ctx *c, int j)
+static void ap_owner(struct policy_out *o, const struct ctx *c, int j)
 {
     const struct policy_snapshot *s = c->s;
     if (c->sec[j] != PNONE && s->sec[c->sec[j]].owner != PNONE) {
         const struct securable *sc = &s->sec[c->sec[j]];
         const char *d = s->prin[sc->owner].display;
         ap_ident(o, d, strlen(d));
-        ap(o, " (ALTER ... OWNER TO at %s:%u:%u)", sc->owner_src.file, sc->owner_src.line,
-           sc->owner_src.col);
+        policy_ap(o, " (ALTER ... OWNER TO at %s:%u:%u)", sc->owner_src.file, sc->owner_src.line,
+                  sc->owner_src.col);
     } else if (j == c->depth - 1 && c->obj->owner.len > 0) {
         ap_ident(o, c->obj->owner.ptr, c->obj->owner.len);
-        ap(o, " (recorded on the object)");
+        policy_ap(o, " (recorded on the object)");
     } else {
-        ap(o, "none");
+        policy_ap(o, "none");
     }
 }
 
-static void ap_step(struct out *o, const struct ctx *c, const struct step *st, int idx)
+static void ap_step(struct policy_out *o, const struct ctx *c, const struct step *st, int idx)
 {
-    ap(o, "  %d. %s on ", idx, policy_priv_name(st->priv));
+    policy_ap(o, "  %d. %s on ", idx, policy_priv_name(st->priv));
     ap_level(o, c, st->level);
     if (!st->ok) {
-        ap(o, ": MISSING (no grant on ");
+        policy_ap(o, ": MISSING (no grant on ");
         for (int j = st->level; j >= 0; j--) {
             ap_level(o, c, j);
-            ap(o, "%s", j > 0 ? ", " : "");
+            policy_ap(o, "%s", j > 0 ? ", " : "");
         }
-        ap(o, " to any of the subject's principals, and not owned)\n");
+        policy_ap(o, " to any of the subject's principals, and not owned)\n");
         return;
     }
-    ap(o, ": held");
+    policy_ap(o, ": held");
     if (st->how == POLICY_REASON_GRANT) {
-        ap(o, " via ");
+        policy_ap(o, " via ");
         ap_grant(o, c, st);
         if (st->from != st->level) {
-            ap(o, ", inherited from ");
+            policy_ap(o, ", inherited from ");
             ap_level(o, c, st->from);
         }
         if (st->matched != st->priv)
-            ap(o, " (%s implies %s)", policy_priv_name(st->matched), policy_priv_name(st->priv));
+            policy_ap(o, " (%s implies %s)", policy_priv_name(st->matched),
+                      policy_priv_name(st->priv));
     } else {
-        ap(o, " as %s of ", st->how == POLICY_REASON_OWNER ? "owner" : "owner of the parent");
+        policy_ap(o, " as %s of ",
+                  st->how == POLICY_REASON_OWNER ? "owner" : "owner of the parent");
         ap_level(o, c, st->from);
-        ap(o, ": ");
+        policy_ap(o, ": ");
         ap_owner(o, c, st->from);
     }
-    ap(o, "\n");
+    policy_ap(o, "\n");
 }
 
-static void ap_subject(struct out *o, const struct ctx *c)
+static void ap_subject(struct policy_out *o, const struct ctx *c)
 {
     const struct policy_snapshot *s = c->s;
     const struct policy_subject *w = c->who;
-    ap(o, "subject: %s %s\n", w->service_principal ? "service principal" : "user",
-       w->user ? w->user : "(none)");
-    ap(o, "  groups from token:");
+    policy_ap(o, "subject: %s %s\n", w->service_principal ? "service principal" : "user",
+              w->user ? w->user : "(none)");
+    policy_ap(o, "  groups from token:");
     if (w->ngroups == 0)
-        ap(o, " none");
+        policy_ap(o, " none");
     for (size_t i = 0; i < w->ngroups; i++) {
         const char *g = w->groups[i] ? w->groups[i] : "";
         bool known = snap_find_principal(s, POLICY_PRINCIPAL_GROUP, g, strlen(g)) != PNONE;
-        ap(o, "%s %s%s", i ? "," : "", g, known ? "" : " (not in policy)");
+        policy_ap(o, "%s %s%s", i ? "," : "", g, known ? "" : " (not in policy)");
     }
-    ap(o, "\n  groups from policy (CREATE GROUP, transitive):");
+    policy_ap(o, "\n  groups from policy (CREATE GROUP, transitive):");
     bool any = false;
     for (size_t i = 0; i < c->n; i++) {
         const struct principal *p = &s->prin[c->p[i].id];
@@ -709,22 +693,22 @@ static void ap_subject(struct out *o, const struct ctx *c)
                 from_token = true;
         if (from_token)
             continue;
-        ap(o, "%s %s", any ? "," : "", p->name);
+        policy_ap(o, "%s %s", any ? "," : "", p->name);
         any = true;
     }
-    ap(o, "%s\n", any ? "" : " none");
+    policy_ap(o, "%s\n", any ? "" : " none");
     if (s->admin == PNONE)
-        ap(o, "  admin: no (the policy sets no admin group)\n");
+        policy_ap(o, "  admin: no (the policy sets no admin group)\n");
     else
-        ap(o, "  admin: %s (admin group %s, %s:%u)\n", c->admin ? "yes" : "no",
-           s->prin[s->admin].name, s->admin_src.file, s->admin_src.line);
+        policy_ap(o, "  admin: %s (admin group %s, %s:%u)\n", c->admin ? "yes" : "no",
+                  s->prin[s->admin].name, s->admin_src.file, s->admin_src.line);
 }
 
 size_t policy_explain(const struct policy_snapshot *s, const struct policy_subject *who,
                       enum policy_priv priv, const struct policy_object *obj, char *buf,
                       size_t buflen, struct policy_decision *dec)
 {
-    struct out o = {buf, buflen, 0};
+    struct policy_out o = {buf, buflen, 0};
     struct policy_decision local;
     struct policy_decision *d = dec ? dec : &local;
     struct ctx *c = calloc(1, sizeof(*c));
@@ -732,59 +716,59 @@ size_t policy_explain(const struct policy_snapshot *s, const struct policy_subje
         buf[0] = '\0';
     if (!c || run(c, s, who, priv, obj) < 0) {
         invalid(s, priv, d);
-        ap(&o, "decision: DENY (invalid query: %s)\n",
-           !c ? "out of memory"
-           : (obj && (unsigned)obj->kind < POLICY_KIND_COUNT && priv < POLICY_PRIV_COUNT &&
-              priv != POLICY_PRIV_ALL_PRIVILEGES && !policy_priv_applies(priv, obj->kind))
-               ? "the privilege does not apply to this securable type"
-               : "malformed subject, object or privilege, or too many principals");
+        policy_ap(&o, "decision: DENY (invalid query: %s)\n",
+                  !c ? "out of memory"
+                  : (obj && (unsigned)obj->kind < POLICY_KIND_COUNT && priv < POLICY_PRIV_COUNT &&
+                     priv != POLICY_PRIV_ALL_PRIVILEGES && !policy_priv_applies(priv, obj->kind))
+                      ? "the privilege does not apply to this securable type"
+                      : "malformed subject, object or privilege, or too many principals");
         free(c);
         return o.len;
     }
     fill_decision(c, priv, d);
-    ap(&o, "decision: %s", d->allowed ? "ALLOW" : "DENY");
-    ap(&o, " (%s on ", policy_priv_name(priv));
+    policy_ap(&o, "decision: %s", d->allowed ? "ALLOW" : "DENY");
+    policy_ap(&o, " (%s on ", policy_priv_name(priv));
     ap_level(&o, c, c->depth - 1);
-    ap(&o, ")\n");
+    policy_ap(&o, ")\n");
     switch (d->reason) {
     case POLICY_REASON_ADMIN:
-        ap(&o,
-           "reason: admin: the subject is in the admin group; without it the answer "
-           "would be DENY (missing %s on ",
-           policy_priv_name(d->missing));
+        policy_ap(&o,
+                  "reason: admin: the subject is in the admin group; without it the answer "
+                  "would be DENY (missing %s on ",
+                  policy_priv_name(d->missing));
         for (int j = 0; j < c->depth; j++)
             if (c->kind[j] == d->missing_on)
                 ap_level(&o, c, j);
-        ap(&o, ")\n");
+        policy_ap(&o, ")\n");
         break;
     case POLICY_REASON_NO_PRIVILEGE:
     case POLICY_REASON_NO_TRAVERSE:
-        ap(&o, "reason: %s: missing %s on ",
-           d->reason == POLICY_REASON_NO_TRAVERSE ? "cannot reach the securable"
-                                                  : "privilege not held",
-           policy_priv_name(d->missing));
+        policy_ap(&o, "reason: %s: missing %s on ",
+                  d->reason == POLICY_REASON_NO_TRAVERSE ? "cannot reach the securable"
+                                                         : "privilege not held",
+                  policy_priv_name(d->missing));
         for (int j = 0; j < c->depth; j++)
             if (c->kind[j] == d->missing_on)
                 ap_level(&o, c, j);
-        ap(&o, " (default deny)\n");
+        policy_ap(&o, " (default deny)\n");
         break;
     default:
-        ap(&o, "reason: %s\n",
-           d->reason == POLICY_REASON_GRANT   ? "granted"
-           : d->reason == POLICY_REASON_OWNER ? "the subject owns the securable"
-                                              : "the subject owns a containing securable");
+        policy_ap(&o, "reason: %s\n",
+                  d->reason == POLICY_REASON_GRANT   ? "granted"
+                  : d->reason == POLICY_REASON_OWNER ? "the subject owns the securable"
+                                                     : "the subject owns a containing securable");
         break;
     }
-    ap(&o, "policy version: %s\n", s->version);
+    policy_ap(&o, "policy version: %s\n", s->version);
     ap_subject(&o, c);
     for (int j = 0; j < c->depth; j++) {
-        ap(&o, "owner of ");
+        policy_ap(&o, "owner of ");
         ap_level(&o, c, j);
-        ap(&o, ": ");
+        policy_ap(&o, ": ");
         ap_owner(&o, c, j);
-        ap(&o, "\n");
+        policy_ap(&o, "\n");
     }
-    ap(&o, "chain:\n");
+    policy_ap(&o, "chain:\n");
     for (int i = 0; i < c->nsteps; i++)
         ap_step(&o, c, &c->steps[i], i + 1);
     free(c);
@@ -792,22 +776,23 @@ size_t policy_explain(const struct policy_snapshot *s, const struct policy_subje
 }
 
 /* One delegation statement, in the language's notation. */
-static void ap_delegation(struct out *o, const struct policy_snapshot *s, const struct deleg_rec *d)
+static void ap_delegation(struct policy_out *o, const struct policy_snapshot *s,
+                          const struct deleg_rec *d)
 {
     char privs[300];
     policy_privs_format(d->mask, false, privs, sizeof(privs));
-    ap(o, "GRANT DELEGATION ");
+    policy_ap(o, "GRANT DELEGATION ");
     if (d->sec != PNONE) {
         const struct securable *c = &s->sec[d->sec];
         char name[1024];
         name_join(c->part, kind_depth(c->kind), name, sizeof(name));
-        ap(o, "ON %s %s ", policy_kind_name(c->kind), name);
+        policy_ap(o, "ON %s %s ", policy_kind_name(c->kind), name);
     }
-    ap(o, "FOR ");
+    policy_ap(o, "FOR ");
     ap_ident(o, s->prin[d->subject].display, strlen(s->prin[d->subject].display));
-    ap(o, " TO ");
+    policy_ap(o, " TO ");
     ap_ident(o, s->prin[d->actor].display, strlen(s->prin[d->actor].display));
-    ap(o, " LIMIT %s (%s:%u:%u)", privs, d->src.file, d->src.line, d->src.col);
+    policy_ap(o, " LIMIT %s (%s:%u:%u)", privs, d->src.file, d->src.line, d->src.col);
 }
 
 size_t policy_explain_obo(const struct policy_snapshot *s, const struct policy_subject *subject,
@@ -815,7 +800,7 @@ size_t policy_explain_obo(const struct policy_snapshot *s, const struct policy_s
                           enum policy_priv priv, const struct policy_object *obj, char *buf,
                           size_t buflen, struct policy_obo_decision *dec)
 {
-    struct out o = {buf, buflen, 0};
+    struct policy_out o = {buf, buflen, 0};
     struct policy_obo_decision local;
     struct policy_obo_decision *d = dec ? dec : &local;
     char msg[512], privs[300];
@@ -824,38 +809,39 @@ size_t policy_explain_obo(const struct policy_snapshot *s, const struct policy_s
         buf[0] = '\0';
     if (!c || !actor_ok(actor) || run(c, s, subject, priv, obj) < 0) {
         obo_invalid(s, actor, scope_mask, priv, d);
-        ap(&o, "decision: DENY (invalid query: %s)\n",
-           !c ? "out of memory" : "malformed subject, actor, object or privilege");
+        policy_ap(&o, "decision: DENY (invalid query: %s)\n",
+                  !c ? "out of memory" : "malformed subject, actor, object or privilege");
         free(c);
         return o.len;
     }
     decide_obo(c, actor, scope_mask, priv, d);
     policy_obo_message(d, subject, actor, obj, msg, sizeof(msg));
-    ap(&o, "on-behalf-of decision: %s (%s on ", d->allowed ? "ALLOW" : "DENY",
-       policy_priv_name(priv));
+    policy_ap(&o, "on-behalf-of decision: %s (%s on ", d->allowed ? "ALLOW" : "DENY",
+              policy_priv_name(priv));
     ap_level(&o, c, c->depth - 1);
-    ap(&o, ")\n");
+    policy_ap(&o, ")\n");
     if (!d->allowed) {
-        ap(&o, "reason: %s: %s\n", policy_obo_side_name(d->side), msg);
+        policy_ap(&o, "reason: %s: %s\n", policy_obo_side_name(d->side), msg);
         for (int side = d->side + 1; side < POLICY_OBO_INVALID; side++)
             if (d->lacking & POLICY_OBO_BIT(side))
-                ap(&o, "also lacking: %s\n", policy_obo_side_name((enum policy_obo_side)side));
+                policy_ap(&o, "also lacking: %s\n",
+                          policy_obo_side_name((enum policy_obo_side)side));
     }
     if (scope_mask == POLICY_SCOPES_ALL) {
-        ap(&o, "token scopes: not restricted (no mlflow: scope)\n");
+        policy_ap(&o, "token scopes: not restricted (no mlflow: scope)\n");
     } else {
         policy_privs_format(scope_mask, false, privs, sizeof(privs));
-        ap(&o, "token scopes allow: %s\n", privs);
+        policy_ap(&o, "token scopes allow: %s\n", privs);
     }
     if (actor) {
         uint32_t aids[DELEG_MAX_ACTOR];
         size_t na = deleg_resolve_actor(s, actor, aids, DELEG_MAX_ACTOR);
-        ap(&o, "actor: %s %s", actor->service_principal ? "service principal" : "user",
-           actor->user ? actor->user : "(none)");
-        ap(&o, "; its principals in the policy:");
+        policy_ap(&o, "actor: %s %s", actor->service_principal ? "service principal" : "user",
+                  actor->user ? actor->user : "(none)");
+        policy_ap(&o, "; its principals in the policy:");
         for (size_t i = 0; i < na; i++)
-            ap(&o, "%s %s", i ? "," : "", s->prin[aids[i]].display);
-        ap(&o, "%s\ndelegations naming the actor or its groups:\n", na ? "" : " none");
+            policy_ap(&o, "%s %s", i ? "," : "", s->prin[aids[i]].display);
+        policy_ap(&o, "%s\ndelegations naming the actor or its groups:\n", na ? "" : " none");
         bool any = false;
         for (size_t i = 0; i < na; i++) {
             const struct principal *a = &s->prin[aids[i]];
@@ -864,20 +850,21 @@ size_t policy_explain_obo(const struct policy_snapshot *s, const struct policy_s
                 bool subj = in_set(c, r->subject), here = r->sec == PNONE;
                 for (int j = 0; j < c->depth && !here; j++)
                     here = c->sec[j] == r->sec;
-                ap(&o, "  ");
+                policy_ap(&o, "  ");
                 ap_delegation(&o, s, r);
-                ap(&o, ": %s\n",
-                   !subj                                    ? "does not cover the subject"
-                   : !here                                  ? "does not cover this securable"
-                   : (deleg_pass_mask(r->mask) & BIT(priv)) ? "matches, passes the privilege"
-                                                            : "matches, LIMIT does not pass it");
+                policy_ap(&o, ": %s\n",
+                          !subj   ? "does not cover the subject"
+                          : !here ? "does not cover this securable"
+                          : (deleg_pass_mask(r->mask) & BIT(priv))
+                              ? "matches, passes the privilege"
+                              : "matches, LIMIT does not pass it");
                 any = true;
             }
         }
         if (!any)
-            ap(&o, "  none\n");
+            policy_ap(&o, "  none\n");
     }
-    ap(&o, "the subject's own decision:\n");
+    policy_ap(&o, "the subject's own decision:\n");
     size_t need = policy_explain(s, subject, priv, obj, o.len < o.cap ? o.buf + o.len : NULL,
                                  o.len < o.cap ? o.cap - o.len : 0, NULL);
     o.len += need;

@@ -437,4 +437,12 @@ void name_append(char *buf, size_t buflen, size_t *pos, const char *s, size_t le
 /* "a.b.`c d`" for up to 3 parts. */
 void name_join(const struct policy_str *parts, int n, char *buf, size_t buflen);
 
+/* Text built piece by piece into a caller's buffer (explanations, messages): len counts what
+ * the whole text needs, buf holds what fits. */
+struct policy_out {
+    char *buf;
+    size_t cap, len;
+};
+void policy_ap(struct policy_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 #endif
